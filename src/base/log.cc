@@ -1,0 +1,78 @@
+#include "base/log.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "base/strings.h"
+
+namespace berth::log {
+namespace {
+
+struct Sink {
+  int fd = 2;
+  Format format = Format::kText;
+  Level min_level = Level::kWarn;
+  std::string program = "berth";
+};
+
+Sink& sink() {
+  static Sink s;
+  return s;
+}
+
+std::string_view level_name(Level l) {
+  switch (l) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warning";
+    case Level::kError:
+      return "error";
+  }
+  return "error";
+}
+
+std::string now_rfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
+                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
+}
+
+}  // namespace
+
+void configure(int fd, Format format, Level min_level) {
+  sink().fd = fd;
+  sink().format = format;
+  sink().min_level = min_level;
+}
+
+void set_program(std::string_view name) { sink().program = std::string(name); }
+
+bool enabled(Level level) { return level >= sink().min_level; }
+
+void write(Level level, std::string_view msg) {
+  const Sink& s = sink();
+  std::string line;
+  if (s.format == Format::kJson) {
+    line = fmt::format("{{\"level\":\"{}\",\"msg\":{},\"time\":\"{}\"}}\n", level_name(level),
+                       json_quote(msg), now_rfc3339());
+  } else if (s.fd == 2) {
+    line = fmt::format("{}: {}{}\n", s.program, level == Level::kError ? "" : level_name(level),
+                       level == Level::kError ? msg : fmt::format(": {}", msg));
+  } else {
+    line = fmt::format("time=\"{}\" level={} msg={}\n", now_rfc3339(), level_name(level),
+                       json_quote(msg));
+  }
+  // One write per line keeps lines whole when several processes share the file.
+  ssize_t ignored = ::write(s.fd, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace berth::log

@@ -1,0 +1,48 @@
+// The OCI verbs behind one interface. The container handler (namespaces and cgroups) and,
+// later, the VM handler implement it; berth-runtime picks one per container at create time
+// and records it in the state, and the engine calls it in-process.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "oci/spec.h"
+#include "oci/state.h"
+
+namespace berth::runtime {
+
+struct CreateOptions {
+  std::string bundle;          // absolute bundle directory
+  std::string pid_file;        // write the init pid here ("" for none)
+  std::string console_socket;  // AF_UNIX socket to send the pty master to
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;        // fds 3 .. 3+N-1 pass to the container
+  bool systemd_cgroup = false;
+};
+
+struct ExecOptions {
+  oci::Process process;
+  std::string console_socket;
+  std::string pid_file;
+  bool detach = false;
+  int preserve_fds = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual Result<void> create(std::string_view id, const oci::Spec& spec,
+                              const CreateOptions& opts) = 0;
+  virtual Result<void> start(std::string_view id) = 0;
+  // The state with its status computed now (a dead init is "stopped").
+  virtual Result<oci::State> state(std::string_view id) = 0;
+  virtual Result<void> kill(std::string_view id, int signal, bool all) = 0;
+  virtual Result<void> remove(std::string_view id, bool force) = 0;
+  // Waits for the container's init (which must be this process's child) and returns its
+  // wait status as an exit code (128+signal when killed).
+  virtual Result<int> wait(std::string_view id) = 0;
+};
+
+}  // namespace berth::runtime
