@@ -83,6 +83,9 @@ std::vector<bpf_insn> build_device_program(const std::vector<oci::DeviceRule>& r
     block.push_back(insn(kExit, 0, 0, 0, 0));
     for (size_t j : jumps) block[j].off = static_cast<int16_t>(block.size() - j - 1);
     p.insert(p.end(), block.begin(), block.end());
+    // A rule that matches everything decides alone; what follows could never run (and the
+    // verifier refuses unreachable instructions).
+    if (jumps.empty()) return p;
   }
   p.push_back(insn(kMov64K, 0, 0, 0, 0));
   p.push_back(insn(kExit, 0, 0, 0, 0));
@@ -99,7 +102,19 @@ Result<void> attach_device_filter(int dirfd, const std::string& rel,
   load.insns = reinterpret_cast<uint64_t>(prog.data());
   load.license = reinterpret_cast<uint64_t>(kLicense);
   UniqueFd pfd(static_cast<int>(bpf(BPF_PROG_LOAD, &load)));
-  if (!pfd) return fail(sys_error(errno, "load the cgroup device filter (BPF)"));
+  if (!pfd) {
+    int e = errno;
+    // Load again with the verifier's log, to say why.
+    std::string vlog(16384, '\0');
+    load.log_level = 1;
+    load.log_buf = reinterpret_cast<uint64_t>(vlog.data());
+    load.log_size = static_cast<uint32_t>(vlog.size());
+    (void)bpf(BPF_PROG_LOAD, &load);
+    vlog.resize(strlen(vlog.c_str()));
+    while (!vlog.empty() && vlog.back() == '\n') vlog.pop_back();
+    return fail(sys_error(e, "load the cgroup device filter (BPF){}{}", vlog.empty() ? "" : ": ",
+                          vlog.substr(0, vlog.find('\n'))));
+  }
   UniqueFd cg(::openat(dirfd, rel.empty() ? "." : rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg) return fail(sys_error(errno, "open cgroup {}", rel));
   // Programs attached before (an update) are detached after the new one is in place.

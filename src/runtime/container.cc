@@ -332,8 +332,15 @@ Result<void> ContainerHandler::remove(std::string_view id, bool force) {
     kill_cgroup(**cg);
     BERTH_CHECK_CTX((*cg)->destroy(), "delete container {:?}", id);
     // The default parent, /berth, goes when it is empty.
-    if (st.cgroup_path == fmt::format("/berth/{}", id))
+    // Parents berth made go when empty: the default /berth, and on a host without systemd
+    // the slices of a systemd-form path (systemd would remove those itself).
+    if (st.cgroup_path == fmt::format("/berth/{}", id)) {
       cgroup::remove_if_empty((*cg)->layout(), "/berth");
+    } else if (st.systemd_cgroup) {
+      for (std::string p = path::dirname(st.cgroup_path);
+           p != "/" && p.size() > 6 && p.substr(p.size() - 6) == ".slice"; p = path::dirname(p))
+        cgroup::remove_if_empty((*cg)->layout(), p);
+    }
   } else if (!cg) {
     log::warn("container {}: cgroup not removed: {}", id, cg.error().text());
   }

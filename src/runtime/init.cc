@@ -30,7 +30,7 @@ namespace {
   } while (0)
 
 // Ends with the container process blocked in the exec helper until `start`.
-[[noreturn]] void init_main(const InitArgs& a) {
+[[noreturn]] void init_main(const InitArgs& a, UniqueFd fifo) {
   const oci::Spec& s = *a.spec;
   const oci::Process& p = *s.process;
   // getppid() is 0 in a new pid namespace; a parent that died before this point shows
@@ -53,9 +53,10 @@ namespace {
   ctx.cgroupns = s.linux.find_namespace(oci::NsType::kCgroup) != nullptr;
   ctx.no_pivot = a.no_pivot;
   ctx.cgroups = a.cgroups;
-  UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
   auto rootfd = prepare_rootfs(ctx, *a.plan);
+  if (!rootfd && rootfd.error().sys_errno() == EACCES && ctx.userns)
+    rootfd.error().wrap("the user namespace's root cannot reach the rootfs (make its parent "
+                        "directories searchable by the mapped uid)");
   if (!rootfd) die(a, rootfd.error());
   if (a.hooks_before_pivot) {
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kBeforePivot));
@@ -123,6 +124,10 @@ void stage1_main(const InitArgs& a) {
   if (getppid() != a.parent) _exit(1);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
+  // Opened before any namespace changes: the state dir may not be reachable from a user
+  // namespace.
+  UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
   INIT_CHECK(a, join_namespaces(l));
   int flags = new_namespace_flags(l);
   if (flags && ::unshare(flags) != 0) die(a, sys_error(errno, "linux.namespaces: unshare"));
@@ -137,12 +142,12 @@ void stage1_main(const InitArgs& a) {
   if (needs_fork(l)) {
     pid_t pid = fork_init(a);
     if (pid < 0) die(a, sys_error(errno, "fork the container init"));
-    if (pid == 0) init_main(a);
+    if (pid == 0) init_main(a, std::move(fifo));
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, pid));
     _exit(0);
   }
   INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, getpid()));
-  init_main(a);
+  init_main(a, std::move(fifo));
 }
 
 }  // namespace berth::runtime

@@ -111,14 +111,17 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
     } else if (auto p = propagation_options().find(opt); p != propagation_options().end()) {
       o.propagation = p->second;
     } else if (auto r = recursive_options().find(opt); r != recursive_options().end()) {
-      if (r->second.clear) {
-        o.attr_clr |= r->second.attr;
-        o.attr_set &= ~r->second.attr;
+      uint64_t attr = r->second.attr;
+      if (opt == "rnoatime" || opt == "rstrictatime" || opt == "rrelatime") {
+        // The atime attributes are one field (relatime is 0): setting one replaces it.
+        o.attr_clr |= MOUNT_ATTR__ATIME;
+        o.attr_set = (o.attr_set & ~static_cast<uint64_t>(MOUNT_ATTR__ATIME)) | attr;
+      } else if (r->second.clear) {
+        o.attr_clr |= attr;
+        o.attr_set &= ~attr;
       } else {
-        // The atime attributes are one field: setting one replaces the others.
-        if (r->second.attr & MOUNT_ATTR__ATIME) o.attr_clr |= MOUNT_ATTR__ATIME;
-        o.attr_set |= r->second.attr;
-        o.attr_clr &= ~(r->second.attr & ~MOUNT_ATTR__ATIME);
+        o.attr_set |= attr;
+        o.attr_clr &= ~attr;
       }
     } else if (opt == "bind") {
       o.bind = true;

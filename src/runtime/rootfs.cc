@@ -137,27 +137,28 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int rootfd, const PlannedMou
   unsigned long flags = m.opts.flags & ~(MS_BIND | MS_REC);
   const cgroup::Layout& layout = ctx.cgroups->layout();
   auto dirs = ctx.cgroups->dirs();
-  auto mount_one = [&](int fd, const cgroup::Hierarchy* h, const std::string& hostdir,
-                       unsigned long fl) -> Result<void> {
+  // Mounts one hierarchy at dest (a path inside the rootfs).
+  auto mount_one = [&](const std::string& dest, const cgroup::Hierarchy* h,
+                       const std::string& hostdir, unsigned long fl) -> Result<void> {
+    UniqueFd t = BERTH_TRY(sys::open_in_root(rootfd, dest, sys::Create::kDir));
     if (ctx.cgroupns && !(ctx.userns && !h->unified)) {
       std::string data = h->unified ? "" : join(h->controllers, ",");
       if (!h->unified && h->controllers.size() == 1 && h->controllers[0].rfind("name=", 0) == 0)
         data = "none," + h->controllers[0];
-      if (do_mount(h->unified ? "cgroup2" : "cgroup", fd_path(fd), h->unified ? "cgroup2" : "cgroup",
-                   fl, data, what))
+      if (do_mount(h->unified ? "cgroup2" : "cgroup", fd_path(t.get()),
+                   h->unified ? "cgroup2" : "cgroup", fl, data, what))
         return {};
     }
-    BERTH_CHECK(do_mount(hostdir, fd_path(fd), nullptr, MS_BIND | MS_REC, "", what));
+    BERTH_CHECK(do_mount(hostdir, fd_path(t.get()), nullptr, MS_BIND | MS_REC, "", what));
     if (fl & MS_RDONLY) {
-      BERTH_CHECK(do_mount("", fd_path(fd), nullptr, MS_BIND | MS_REMOUNT | fl | kept_flags(fd, 0),
-                           "", what));
+      UniqueFd top = BERTH_TRY(sys::open_in_root(rootfd, dest));
+      BERTH_CHECK(do_mount("", fd_path(top.get()), nullptr,
+                           MS_BIND | MS_REMOUNT | fl | kept_flags(top.get(), 0), "", what));
     }
     return {};
   };
-  if (layout.mode == cgroup::Mode::kV2) {
-    UniqueFd t = BERTH_TRY(sys::open_in_root(rootfd, m.destination, sys::Create::kDir));
-    return mount_one(t.get(), dirs.front().first, dirs.front().second, flags);
-  }
+  if (layout.mode == cgroup::Mode::kV2)
+    return mount_one(m.destination, dirs.front().first, dirs.front().second, flags);
   // v1 and hybrid: a tmpfs with one directory per hierarchy.
   UniqueFd t = BERTH_TRY(sys::open_in_root(rootfd, m.destination, sys::Create::kDir));
   BERTH_CHECK(do_mount("tmpfs", fd_path(t.get()), "tmpfs",
@@ -170,9 +171,7 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int rootfd, const PlannedMou
       name = join(h->controllers, ",");
       if (name.rfind("name=", 0) == 0) name = name.substr(5);
     }
-    std::string sub = path::join(m.destination, name);
-    UniqueFd s = BERTH_TRY(sys::open_in_root(rootfd, sub, sys::Create::kDir));
-    BERTH_CHECK(mount_one(s.get(), h, hostdir, flags));
+    BERTH_CHECK(mount_one(path::join(m.destination, name), h, hostdir, flags));
   }
   (void)layout;
   if (flags & MS_RDONLY) {
@@ -285,8 +284,13 @@ Result<void> enter_rootfs(const RootfsContext& ctx, int rootfd) {
       return fail(sys_error(errno, "move rootfs to / (--no-pivot)"));
     if (::chroot(".") != 0) return fail(sys_error(errno, "chroot into rootfs"));
   } else {
+    UniqueFd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!oldroot) return fail(sys_error(errno, "open /"));
     if (sys::pivot_root(".", ".") != 0) return fail(sys_error(errno, "pivot_root"));
-    // The old root is stacked under the new one: detach it, without propagating to the host.
+    // The old root is now stacked on the new one. Work on it through its own fd (what "."
+    // means after pivot_root is not promised): make it rslave so our unmount does not
+    // propagate to the host, then detach it.
+    if (::fchdir(oldroot.get()) != 0) return fail(sys_error(errno, "chdir to the old root"));
     if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
       return fail(sys_error(errno, "make old root rslave"));
     if (::umount2(".", MNT_DETACH) != 0) return fail(sys_error(errno, "unmount old root"));
