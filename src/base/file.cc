@@ -100,7 +100,7 @@ Result<void> mkdir_all(const std::string& p, mode_t mode) {
   std::string c = path::clean(p);
   if (::mkdir(c.c_str(), mode) == 0) return {};
   if (errno == EEXIST) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(c.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
     return fail(sys_error(ENOTDIR, "mkdir {}", c));
   }
@@ -108,14 +108,15 @@ Result<void> mkdir_all(const std::string& p, mode_t mode) {
   std::string parent = path::dirname(c);
   if (parent == c) return fail(sys_error(ENOENT, "mkdir {}", c));
   BERTH_CHECK(mkdir_all(parent, mode));
-  if (::mkdir(c.c_str(), mode) != 0 && errno != EEXIST) return fail(sys_error(errno, "mkdir {}", c));
+  if (::mkdir(c.c_str(), mode) != 0 && errno != EEXIST)
+    return fail(sys_error(errno, "mkdir {}", c));
   return {};
 }
 
 namespace {
 
 Result<void> remove_in(int dirfd, const char* name, dev_t dev) {
-  struct stat st{};
+  struct stat st {};
   if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return {};
     return fail(sys_error(errno, "stat {}", name));
@@ -150,7 +151,7 @@ Result<void> remove_in(int dirfd, const char* name, dev_t dev) {
 }  // namespace
 
 Result<void> remove_all(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(p.c_str(), &st) != 0) {
     if (errno == ENOENT) return {};
     return fail(sys_error(errno, "stat {}", p));

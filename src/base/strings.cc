@@ -1,8 +1,8 @@
 #include "base/strings.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace berth {
 

@@ -61,7 +61,8 @@ std::vector<bpf_insn> build_device_program(const std::vector<oci::DeviceRule>& r
     std::vector<size_t> jumps;
     if (r.type == 'c' || r.type == 'b') {
       jumps.push_back(block.size());
-      block.push_back(insn(kJneK, 2, 0, 0, r.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK));
+      block.push_back(
+          insn(kJneK, 2, 0, 0, r.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK));
     }
     int32_t acc = access_bits(r.access);
     if (acc != (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD)) {

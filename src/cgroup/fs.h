@@ -15,8 +15,8 @@ namespace berth::cgroup::fs {
 // An O_PATH fd of a hierarchy's mount point plus the cgroup's path relative to it.
 struct Dir {
   UniqueFd root;
-  std::string rel;   // "berth/c1" (no leading slash; empty for the root)
-  std::string abs;   // absolute directory, for messages and mounts
+  std::string rel;  // "berth/c1" (no leading slash; empty for the root)
+  std::string abs;  // absolute directory, for messages and mounts
 
   std::string file(std::string_view name) const;
 };

@@ -110,7 +110,8 @@ Result<Layout> parse_layout(std::string_view mountinfo, std::string_view proc_cg
   }
   bool v1 = false, v2 = false;
   for (const auto& h : layout.hierarchies) (h.unified ? v2 : v1) = true;
-  if (!v1 && !v2) return fail(make_error(ErrorKind::kUnavailable, "no cgroup file system is mounted"));
+  if (!v1 && !v2)
+    return fail(make_error(ErrorKind::kUnavailable, "no cgroup file system is mounted"));
   layout.mode = v1 && v2 ? Mode::kHybrid : (v2 ? Mode::kV2 : Mode::kV1);
   return layout;
 }

@@ -61,8 +61,8 @@ Result<std::string> resolve_path(const std::optional<std::string>& cgroups_path,
                                  std::string_view id, bool systemd, const Layout& layout);
 
 // Conversions between v1 and v2 values (pure, unit-tested).
-uint64_t shares_to_weight(uint64_t shares);         // cpu.shares -> cpu.weight
-uint64_t blkio_weight_to_io_weight(uint64_t w);      // blkio.weight -> io.weight
+uint64_t shares_to_weight(uint64_t shares);      // cpu.shares -> cpu.weight
+uint64_t blkio_weight_to_io_weight(uint64_t w);  // blkio.weight -> io.weight
 // "2MB" -> "2MB" (v1 file names use the size with unit), validated.
 Result<std::string> hugepage_size_name(std::string_view page_size);
 

@@ -1,11 +1,10 @@
 // cgroup v1: one directory per hierarchy (memory, cpu, cpuset, pids, ... and named ones).
-#include "cgroup/backends.h"
-
 #include <time.h>
 
 #include "base/file.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "cgroup/backends.h"
 
 namespace berth::cgroup {
 
@@ -44,7 +43,8 @@ Result<void> V1::create() {
       if (!cpuset) return {};
       // A new v1 cpuset is empty and takes no tasks: copy cpus and mems from its parent.
       fs::Dir self{UniqueFd(::dup(e.dir.root.get())), rel, rel};
-      std::string parent_rel = rel.rfind('/') == std::string::npos ? "" : rel.substr(0, rel.rfind('/'));
+      std::string parent_rel =
+          rel.rfind('/') == std::string::npos ? "" : rel.substr(0, rel.rfind('/'));
       fs::Dir parent{UniqueFd(::dup(e.dir.root.get())), parent_rel, parent_rel};
       for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
         std::string v = std::string(trim(BERTH_TRY(fs::read(parent, f))));
@@ -144,7 +144,8 @@ Result<void> V1::apply_memory(const oci::Memory& m) {
   }
   if (m.disable_oom_killer && *m.disable_oom_killer)
     BERTH_CHECK(fs::write(*d, "memory.oom_control", "1"));
-  if (m.use_hierarchy) BERTH_CHECK(fs::write(*d, "memory.use_hierarchy", *m.use_hierarchy ? "1" : "0"));
+  if (m.use_hierarchy)
+    BERTH_CHECK(fs::write(*d, "memory.use_hierarchy", *m.use_hierarchy ? "1" : "0"));
   return {};
 }
 
@@ -158,8 +159,7 @@ Result<void> V1::apply_cpu(const oci::Cpu& c) {
     if (c.burst) BERTH_CHECK(fs::write(*d, "cpu.cfs_burst_us", std::to_string(*c.burst)));
     if (c.realtime_period)
       BERTH_CHECK(fs::write(*d, "cpu.rt_period_us", std::to_string(*c.realtime_period)));
-    if (c.realtime_runtime)
-      BERTH_CHECK(write_num(*d, "cpu.rt_runtime_us", *c.realtime_runtime));
+    if (c.realtime_runtime) BERTH_CHECK(write_num(*d, "cpu.rt_runtime_us", *c.realtime_runtime));
     if (c.idle) BERTH_CHECK(write_num(*d, "cpu.idle", *c.idle));
   }
   if (!c.cpus.empty() || !c.mems.empty()) {
@@ -182,7 +182,8 @@ Result<void> V1::apply_blkio(const oci::BlockIo& b) {
     std::string f = BERTH_TRY(pick("blkio.weight", "blkio.bfq.weight"));
     BERTH_CHECK(fs::write(*d, f, std::to_string(*b.weight)));
   }
-  if (b.leaf_weight) BERTH_CHECK(fs::write(*d, "blkio.leaf_weight", std::to_string(*b.leaf_weight)));
+  if (b.leaf_weight)
+    BERTH_CHECK(fs::write(*d, "blkio.leaf_weight", std::to_string(*b.leaf_weight)));
   for (const auto& w : b.weight_device) {
     if (w.weight) {
       std::string f = BERTH_TRY(pick("blkio.weight_device", "blkio.bfq.weight_device"));
@@ -193,7 +194,8 @@ Result<void> V1::apply_blkio(const oci::BlockIo& b) {
                             fmt::format("{}:{} {}", w.major, w.minor, *w.leaf_weight)));
   }
   auto throttle = [&](const std::vector<oci::ThrottleDevice>& v, const char* f) -> Result<void> {
-    for (const auto& t : v) BERTH_CHECK(fs::write(*d, f, fmt::format("{}:{} {}", t.major, t.minor, t.rate)));
+    for (const auto& t : v)
+      BERTH_CHECK(fs::write(*d, f, fmt::format("{}:{} {}", t.major, t.minor, t.rate)));
     return {};
   };
   BERTH_CHECK(throttle(b.throttle_read_bps, "blkio.throttle.read_bps_device"));
@@ -207,11 +209,11 @@ Result<void> V1::apply(const oci::Resources& r) {
   if (!r.devices.empty()) {
     const fs::Dir* d = BERTH_TRY(need("devices", "devices"));
     for (const auto& rule : r.devices) {
-      std::string line = rule.type == 'a' && !rule.major && !rule.minor
-                             ? fmt::format("a *:* {}", rule.access.empty() ? "rwm" : rule.access)
-                             : fmt::format("{} {}:{} {}", rule.type, num_or_wild(rule.major),
-                                           num_or_wild(rule.minor),
-                                           rule.access.empty() ? "rwm" : rule.access);
+      std::string line =
+          rule.type == 'a' && !rule.major && !rule.minor
+              ? fmt::format("a *:* {}", rule.access.empty() ? "rwm" : rule.access)
+              : fmt::format("{} {}:{} {}", rule.type, num_or_wild(rule.major),
+                            num_or_wild(rule.minor), rule.access.empty() ? "rwm" : rule.access);
       BERTH_CHECK(fs::write(*d, rule.allow ? "devices.allow" : "devices.deny", line));
     }
   }
@@ -219,14 +221,15 @@ Result<void> V1::apply(const oci::Resources& r) {
   if (r.cpu) BERTH_CHECK(apply_cpu(*r.cpu));
   if (r.pids_limit && *r.pids_limit != 0) {
     const fs::Dir* d = BERTH_TRY(need("pids", "pids"));
-    BERTH_CHECK(fs::write(*d, "pids.max",
-                          *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
+    BERTH_CHECK(
+        fs::write(*d, "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
   }
   if (r.block_io) BERTH_CHECK(apply_blkio(*r.block_io));
   for (const auto& h : r.hugepage_limits) {
     const fs::Dir* d = BERTH_TRY(need("hugetlb", "hugepageLimits"));
     std::string size = BERTH_TRY(hugepage_size_name(h.page_size));
-    BERTH_CHECK(fs::write(*d, fmt::format("hugetlb.{}.limit_in_bytes", size), std::to_string(h.limit)));
+    BERTH_CHECK(
+        fs::write(*d, fmt::format("hugetlb.{}.limit_in_bytes", size), std::to_string(h.limit)));
   }
   if (r.network) {
     if (r.network->class_id) {

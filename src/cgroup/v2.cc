@@ -92,8 +92,8 @@ Result<void> V2::set_frozen(bool frozen) {
     timespec ts{0, 1000 * 1000};
     nanosleep(&ts, nullptr);
   }
-  return fail(make_error(ErrorKind::kInternal, "cgroup {} did not {}", path_,
-                         frozen ? "freeze" : "thaw"));
+  return fail(
+      make_error(ErrorKind::kInternal, "cgroup {} did not {}", path_, frozen ? "freeze" : "thaw"));
 }
 
 Result<bool> V2::frozen() {
@@ -119,8 +119,8 @@ Result<void> V2::apply_memory(const oci::Memory& m) {
       } else if (!m.limit || *m.limit == -1) {
         return fail(invalid("linux.resources.memory.swap: needs memory.limit on cgroup v2"));
       } else if (*m.swap < *m.limit) {
-        return fail(invalid("linux.resources.memory.swap: {} is below the memory limit {}",
-                            *m.swap, *m.limit));
+        return fail(invalid("linux.resources.memory.swap: {} is below the memory limit {}", *m.swap,
+                            *m.limit));
       } else {
         sw = std::to_string(*m.swap - *m.limit);
       }
@@ -189,7 +189,8 @@ Result<void> V2::apply_io(const oci::BlockIo& b) {
   }
   auto throttle = [&](const std::vector<oci::ThrottleDevice>& v, const char* key) -> Result<void> {
     for (const auto& t : v)
-      BERTH_CHECK(fs::write(dir_, "io.max", fmt::format("{}:{} {}={}", t.major, t.minor, key, t.rate)));
+      BERTH_CHECK(
+          fs::write(dir_, "io.max", fmt::format("{}:{} {}={}", t.major, t.minor, key, t.rate)));
     return {};
   };
   BERTH_CHECK(throttle(b.throttle_read_bps, "rbps"));
@@ -209,8 +210,8 @@ Result<void> V2::apply(const oci::Resources& r) {
   if (r.cpu) BERTH_CHECK(apply_cpu(*r.cpu));
   if (r.pids_limit && *r.pids_limit != 0) {
     BERTH_CHECK(need("pids", "pids"));
-    BERTH_CHECK(fs::write(dir_, "pids.max",
-                          *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
+    BERTH_CHECK(
+        fs::write(dir_, "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
   }
   if (r.block_io) BERTH_CHECK(apply_io(*r.block_io));
   for (const auto& h : r.hugepage_limits) {
@@ -253,13 +254,12 @@ Result<Stats> V2::stats() {
   s.pids_limit = num(fs::read(dir_, "pids.max"));
   if (auto st = fs::read(dir_, "cpu.stat")) {
     for (const std::string& l : split(*st, '\n'))
-      if (l.rfind("usage_usec ", 0) == 0) s.cpu_usage_ns = parse_uint(l.substr(11)).value_or(0) * 1000;
+      if (l.rfind("usage_usec ", 0) == 0)
+        s.cpu_usage_ns = parse_uint(l.substr(11)).value_or(0) * 1000;
   }
   return s;
 }
 
-std::vector<std::pair<const Hierarchy*, std::string>> V2::dirs() const {
-  return {{h_, dir_.abs}};
-}
+std::vector<std::pair<const Hierarchy*, std::string>> V2::dirs() const { return {{h_, dir_.abs}}; }
 
 }  // namespace berth::cgroup

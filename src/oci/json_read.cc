@@ -27,7 +27,8 @@ namespace {
 
 const json* get(const json& j, const char* key, const std::string& where, bool required) {
   if (!j.is_object()) {
-    std::string parent = where.substr(0, where.rfind('.') == std::string::npos ? 0 : where.rfind('.'));
+    std::string parent =
+        where.substr(0, where.rfind('.') == std::string::npos ? 0 : where.rfind('.'));
     bad(parent.empty() ? "(top level)" : parent, "expected an object");
   }
   auto it = j.find(key);

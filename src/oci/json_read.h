@@ -4,10 +4,9 @@
 // nlohmann exception) into an Error, so no exception leaves the library.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

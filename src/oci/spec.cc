@@ -106,14 +106,22 @@ std::string capability_name(int cap) {
 
 int rlimit_from_name(std::string_view name) {
   static const std::map<std::string_view, int> kNames = {
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+      {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_STACK", RLIMIT_STACK},
   };
   auto it = kNames.find(name);
   return it == kNames.end() ? -1 : it->second;
@@ -226,8 +234,8 @@ std::vector<Hook> read_hooks(const Obj& h, const char* key) {
 
 std::optional<NsType> ns_type_from(std::string_view s) {
   static const std::map<std::string_view, NsType> kTypes = {
-      {"pid", NsType::kPid},   {"network", NsType::kNetwork}, {"mount", NsType::kMount},
-      {"ipc", NsType::kIpc},   {"uts", NsType::kUts},         {"user", NsType::kUser},
+      {"pid", NsType::kPid},       {"network", NsType::kNetwork}, {"mount", NsType::kMount},
+      {"ipc", NsType::kIpc},       {"uts", NsType::kUts},         {"user", NsType::kUser},
       {"cgroup", NsType::kCgroup}, {"time", NsType::kTime},
   };
   auto it = kTypes.find(s);
@@ -235,8 +243,7 @@ std::optional<NsType> ns_type_from(std::string_view s) {
   return it->second;
 }
 
-char one_char(const Obj& o, const char* key, std::string_view allowed, bool required,
-              char def) {
+char one_char(const Obj& o, const char* key, std::string_view allowed, bool required, char def) {
   std::string s = o.string(key, required);
   if (s.empty()) return def;
   if (s.size() != 1 || allowed.find(s[0]) == std::string_view::npos)
@@ -471,8 +478,8 @@ Result<void> validate(const Spec& s) {
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     const Mount& m = s.mounts[i];
     if (!path::is_absolute(m.destination))
-      return fail(invalid("mounts[{}].destination: {:?} is not an absolute path", i,
-                          m.destination));
+      return fail(
+          invalid("mounts[{}].destination: {:?} is not an absolute path", i, m.destination));
   }
   const Linux& l = s.linux;
   bool userns = l.find_namespace(NsType::kUser) != nullptr;
@@ -483,8 +490,8 @@ Result<void> validate(const Spec& s) {
     return fail(invalid("linux.uidMappings: a new user namespace needs uid and gid mappings"));
   for (const auto& ns : l.namespaces) {
     if (!ns.path.empty() && !path::is_absolute(ns.path))
-      return fail(invalid("linux.namespaces: {} path {:?} is not absolute",
-                          ns_type_name(ns.type), ns.path));
+      return fail(invalid("linux.namespaces: {} path {:?} is not absolute", ns_type_name(ns.type),
+                          ns.path));
   }
   if (!l.time_offsets.empty()) {
     const Namespace* t = l.find_namespace(NsType::kTime);
@@ -495,9 +502,9 @@ Result<void> validate(const Spec& s) {
     const Namespace* u = l.find_namespace(NsType::kUts);
     if (!u) return fail(invalid("hostname: setting it needs a uts namespace"));
   }
-  static const std::set<std::string_view> kProp = {"",        "shared",  "slave", "private",
-                                                   "unbindable", "rshared", "rslave",
-                                                   "rprivate", "runbindable"};
+  static const std::set<std::string_view> kProp = {"",        "shared",     "slave",
+                                                   "private", "unbindable", "rshared",
+                                                   "rslave",  "rprivate",   "runbindable"};
   if (!kProp.count(l.rootfs_propagation))
     return fail(invalid("linux.rootfsPropagation: unknown value {:?}", l.rootfs_propagation));
   for (const auto& d : l.devices) {

@@ -3,10 +3,9 @@
 // naming the field ("process.user.uid: expected an unsigned 32-bit integer").
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -145,7 +144,7 @@ struct Device {
 
 struct DeviceRule {
   bool allow = false;
-  char type = 'a';  // a, c, b
+  char type = 'a';               // a, c, b
   std::optional<int64_t> major;  // absent: wildcard
   std::optional<int64_t> minor;
   std::string access;  // subset of "rwm"

@@ -50,10 +50,14 @@ std::string State::oci_json(bool pretty) const {
 std::string State::to_json() const {
   json j = oci_object(*this);
   j["pid"] = pid;
-  j["berth"] = {{"pidStartTime", pid_start_time}, {"rootfs", rootfs},
-                {"cgroupPath", cgroup_path},      {"created", created},
-                {"owner", owner},                 {"systemdCgroup", systemd_cgroup},
-                {"handler", handler},             {"extra", extra}};
+  j["berth"] = {{"pidStartTime", pid_start_time},
+                {"rootfs", rootfs},
+                {"cgroupPath", cgroup_path},
+                {"created", created},
+                {"owner", owner},
+                {"systemdCgroup", systemd_cgroup},
+                {"handler", handler},
+                {"extra", extra}};
   return j.dump();
 }
 
@@ -63,8 +67,8 @@ Result<State> parse_state(std::string_view text) {
     s.oci_version = o.string("ociVersion");
     s.id = o.string("id", true);
     std::string st = o.string("status");
-    for (Status v : {Status::kCreating, Status::kCreated, Status::kRunning, Status::kStopped,
-                     Status::kPaused})
+    for (Status v :
+         {Status::kCreating, Status::kCreated, Status::kRunning, Status::kStopped, Status::kPaused})
       if (status_name(v) == st) s.status = v;
     s.pid = static_cast<pid_t>(o.i64("pid"));
     s.bundle = o.string("bundle");

@@ -26,11 +26,11 @@ struct State {
   // berth's own fields.
   uint64_t pid_start_time = 0;  // field 22 of /proc/PID/stat
   std::string rootfs;
-  std::string cgroup_path;      // the cgroup, relative to each hierarchy's root
-  std::string created;          // RFC 3339
+  std::string cgroup_path;  // the cgroup, relative to each hierarchy's root
+  std::string created;      // RFC 3339
   std::string owner;
   bool systemd_cgroup = false;
-  std::string handler = "container";  // or "vm"
+  std::string handler = "container";         // or "vm"
   std::map<std::string, std::string> extra;  // handler-specific values
 
   // The OCI state JSON (what `state` prints and hooks read on stdin).

@@ -109,9 +109,9 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (!spec.process) return fail(invalid("process: missing (nothing to run)"));
   if (!spec.linux.find_namespace(oci::NsType::kMount))
     return fail(invalid("linux.namespaces: a mount namespace is required"));
-  std::string rootfs = path::is_absolute(spec.root.path) ? spec.root.path
-                                                         : path::join(opts.bundle, spec.root.path);
-  struct stat rst{};
+  std::string rootfs =
+      path::is_absolute(spec.root.path) ? spec.root.path : path::join(opts.bundle, spec.root.path);
+  struct stat rst {};
   if (::stat(rootfs.c_str(), &rst) != 0 || !S_ISDIR(rst.st_mode))
     return fail(make_error(ErrorKind::kNotFound, "root.path: {} is not a directory", rootfs));
   char real[PATH_MAX];
@@ -184,7 +184,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   args.no_pivot = opts.no_pivot;
   args.parent = getpid();
 
-  struct clone_args ca{};
+  struct clone_args ca {};
   int raw_pidfd = -1;
   ca.flags = CLONE_PIDFD;
   ca.pidfd = reinterpret_cast<uint64_t>(&raw_pidfd);

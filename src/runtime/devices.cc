@@ -45,8 +45,8 @@ Result<void> create_devices(int rootfd, const oci::Spec& spec, bool userns) {
   static const struct {
     const char* path;
     int major, minor;
-  } kDefaults[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},   {"/dev/full", 1, 7},
-                   {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+  } kDefaults[] = {{"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+                   {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
   for (const auto& d : kDefaults) {
     bool overridden = false;
     for (const auto& c : spec.linux.devices)

@@ -65,17 +65,28 @@ static void put(const char* s) { sc3(SYS_write, 2, (s64)s, (s64)slen(s)); }
 
 static const char* err_text(s64 e) {
   switch (e) {
-    case 1: return "Operation not permitted";
-    case 2: return "No such file or directory";
-    case 7: return "Argument list too long";
-    case 8: return "Exec format error";
-    case 12: return "Cannot allocate memory";
-    case 13: return "Permission denied";
-    case 20: return "Not a directory";
-    case 21: return "Is a directory";
-    case 26: return "Text file busy";
-    case 40: return "Too many levels of symbolic links";
-    default: return "error";
+    case 1:
+      return "Operation not permitted";
+    case 2:
+      return "No such file or directory";
+    case 7:
+      return "Argument list too long";
+    case 8:
+      return "Exec format error";
+    case 12:
+      return "Cannot allocate memory";
+    case 13:
+      return "Permission denied";
+    case 20:
+      return "Not a directory";
+    case 21:
+      return "Is a directory";
+    case 26:
+      return "Text file busy";
+    case 40:
+      return "Too many levels of symbolic links";
+    default:
+      return "error";
   }
 }
 
@@ -131,8 +142,8 @@ __asm__(
     ".global _start\n"
     "_start:\n"
     "  xor %rbp, %rbp\n"
-    "  mov (%rsp), %rdi\n"       // argc
-    "  lea 8(%rsp), %rsi\n"      // argv
+    "  mov (%rsp), %rdi\n"           // argc
+    "  lea 8(%rsp), %rsi\n"          // argv
     "  lea 16(%rsp,%rdi,8), %rdx\n"  // envp = argv + argc + 1
     "  and $-16, %rsp\n"
     "  call helper_main\n"

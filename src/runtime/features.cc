@@ -13,17 +13,18 @@ nlohmann::json features_json() {
     if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0) break;
     caps.push_back(oci::capability_name(c));
   }
-  json mount_opts = json::array(
-      {"async",     "atime",     "bind",        "defaults",  "dev",        "diratime",
-       "dirsync",   "exec",      "lazytime",    "loud",      "mand",       "noatime",
-       "nodev",     "nodiratime", "noexec",     "nolazytime", "nomand",    "norelatime",
-       "nostrictatime", "nosuid", "nosymfollow", "private",  "rbind",      "relatime",
-       "remount",   "ro",        "rprivate",    "rshared",   "rslave",     "runbindable",
-       "rw",        "shared",    "silent",      "slave",     "strictatime", "suid",
-       "symfollow", "sync",      "tmpcopyup",   "unbindable", "rro",       "rrw",
-       "rnosuid",   "rsuid",     "rnodev",      "rdev",      "rnoexec",    "rexec",
-       "rnodiratime", "rdiratime", "rnosymfollow", "rsymfollow", "rnoatime", "rstrictatime",
-       "rrelatime"});
+  json mount_opts =
+      json::array({"async",        "atime",      "bind",       "defaults",      "dev",
+                   "diratime",     "dirsync",    "exec",       "lazytime",      "loud",
+                   "mand",         "noatime",    "nodev",      "nodiratime",    "noexec",
+                   "nolazytime",   "nomand",     "norelatime", "nostrictatime", "nosuid",
+                   "nosymfollow",  "private",    "rbind",      "relatime",      "remount",
+                   "ro",           "rprivate",   "rshared",    "rslave",        "runbindable",
+                   "rw",           "shared",     "silent",     "slave",         "strictatime",
+                   "suid",         "symfollow",  "sync",       "tmpcopyup",     "unbindable",
+                   "rro",          "rrw",        "rnosuid",    "rsuid",         "rnodev",
+                   "rdev",         "rnoexec",    "rexec",      "rnodiratime",   "rdiratime",
+                   "rnosymfollow", "rsymfollow", "rnoatime",   "rstrictatime",  "rrelatime"});
   return {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", "1.2.0"},
@@ -34,8 +35,8 @@ nlohmann::json features_json() {
        {{"namespaces",
          json::array({"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"})},
         {"capabilities", caps},
-        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false},
-                    {"rdma", false}}},
+        {"cgroup",
+         {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},
         {"intelRdt", {{"enabled", false}}},

@@ -18,7 +18,7 @@ struct CreateOptions {
   std::string console_socket;  // AF_UNIX socket to send the pty master to
   bool no_pivot = false;
   bool no_new_keyring = false;
-  int preserve_fds = 0;        // fds 3 .. 3+N-1 pass to the container
+  int preserve_fds = 0;  // fds 3 .. 3+N-1 pass to the container
   bool systemd_cgroup = false;
 };
 

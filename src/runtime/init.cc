@@ -1,13 +1,12 @@
 #include "runtime/init.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <linux/close_range.h>
 
 #include "runtime/namespaces.h"
 #include "runtime/process.h"
@@ -23,9 +22,9 @@ namespace {
   _exit(1);
 }
 
-#define INIT_CHECK(a, expr)              \
-  do {                                   \
-    auto init_r_ = (expr);               \
+#define INIT_CHECK(a, expr)                \
+  do {                                     \
+    auto init_r_ = (expr);                 \
     if (!init_r_) die(a, init_r_.error()); \
   } while (0)
 
@@ -55,8 +54,9 @@ namespace {
   ctx.cgroups = a.cgroups;
   auto rootfd = prepare_rootfs(ctx, *a.plan);
   if (!rootfd && rootfd.error().sys_errno() == EACCES && ctx.userns)
-    rootfd.error().wrap("the user namespace's root cannot reach the rootfs (make its parent "
-                        "directories searchable by the mapped uid)");
+    rootfd.error().wrap(
+        "the user namespace's root cannot reach the rootfs (make its parent "
+        "directories searchable by the mapped uid)");
   if (!rootfd) die(a, rootfd.error());
   if (a.hooks_before_pivot) {
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kBeforePivot));
@@ -105,7 +105,7 @@ namespace {
 pid_t fork_init(const InitArgs& a) {
   // CLONE_PARENT: the init becomes berth-runtime's child (so `run` can wait for it), not
   // stage 1's.
-  struct clone_args ca{};
+  struct clone_args ca {};
   ca.flags = CLONE_PARENT;
   ca.exit_signal = 0;
   pid_t pid = sys::clone3(&ca);

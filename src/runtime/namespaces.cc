@@ -54,10 +54,8 @@ Result<void> write_id_mappings(pid_t pid, const oci::Linux& l) {
   // As root (CAP_SETGID in the parent namespace) setgroups may stay allowed; unprivileged
   // callers must deny it before writing gid_map.
   if (geteuid() != 0) BERTH_CHECK(file::write(base + "setgroups", "deny"));
-  BERTH_CHECK_CTX(file::write(base + "uid_map", format_map(l.uid_mappings)),
-                  "linux.uidMappings");
-  BERTH_CHECK_CTX(file::write(base + "gid_map", format_map(l.gid_mappings)),
-                  "linux.gidMappings");
+  BERTH_CHECK_CTX(file::write(base + "uid_map", format_map(l.uid_mappings)), "linux.uidMappings");
+  BERTH_CHECK_CTX(file::write(base + "gid_map", format_map(l.gid_mappings)), "linux.gidMappings");
   return {};
 }
 

@@ -29,11 +29,12 @@ Result<void> set_rlimits(const std::vector<oci::Rlimit>& rlimits) {
       int e = errno;
       rlimit cur{};
       ::getrlimit(static_cast<__rlimit_resource>(r.resource), &cur);
-      return fail(Error(ErrorKind::kPermissionDenied,
-                        fmt::format("process.rlimits: cannot set {} to soft {} hard {} (this host's "
-                                    "hard limit is {}; raising it needs CAP_SYS_RESOURCE)",
-                                    r.type, r.soft, r.hard, cur.rlim_max),
-                        e));
+      return fail(
+          Error(ErrorKind::kPermissionDenied,
+                fmt::format("process.rlimits: cannot set {} to soft {} hard {} (this host's "
+                            "hard limit is {}; raising it needs CAP_SYS_RESOURCE)",
+                            r.type, r.soft, r.hard, cur.rlim_max),
+                e));
     }
   }
   return {};
@@ -50,8 +51,8 @@ Result<void> drop_bounding_set(const oci::Capabilities& caps) {
     if (caps.bounding & (1ULL << c)) continue;
     if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) <= 0) continue;  // unknown to this kernel, or gone
     if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
-      return fail(sys_error(errno, "drop capability {} from the bounding set",
-                            oci::capability_name(c)));
+      return fail(
+          sys_error(errno, "drop capability {} from the bounding set", oci::capability_name(c)));
   }
   return {};
 }
@@ -92,7 +93,7 @@ Result<void> set_capabilities(const oci::Capabilities& caps) {
     // skipped with a warning (runc's own default spec asks for such).
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
       log::debug("process.capabilities.ambient: {} skipped: it is not in the inheritable set",
-                oci::capability_name(c));
+                 oci::capability_name(c));
   }
   return {};
 }
@@ -113,14 +114,13 @@ bool has_env(const std::vector<std::string>& env, std::string_view key) {
   return false;
 }
 
-constexpr const char* kDefaultPath =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 }  // namespace
 
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
   auto check = [](const std::string& p) -> int {
-    struct stat st{};
+    struct stat st {};
     if (::stat(p.c_str(), &st) != 0) return errno;
     if (S_ISDIR(st.st_mode)) return EISDIR;
     if (::access(p.c_str(), X_OK) != 0) return errno;
@@ -128,8 +128,9 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
   };
   if (name.find('/') != std::string::npos) {
     int e = check(name);
-    if (e) return fail(Error(e == ENOENT ? ErrorKind::kNotFound : ErrorKind::kPermissionDenied,
-                             fmt::format("process.args: exec {:?}", name), e));
+    if (e)
+      return fail(Error(e == ENOENT ? ErrorKind::kNotFound : ErrorKind::kPermissionDenied,
+                        fmt::format("process.args: exec {:?}", name), e));
     return name;
   }
   std::string p = has_env(env, "PATH") ? env_get(env, "PATH") : kDefaultPath;
@@ -141,8 +142,8 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     if (e != ENOENT && first_err == ENOENT) first_err = e;
   }
   if (first_err != ENOENT)
-    return fail(Error(ErrorKind::kPermissionDenied,
-                      fmt::format("process.args: exec {:?}", name), first_err));
+    return fail(Error(ErrorKind::kPermissionDenied, fmt::format("process.args: exec {:?}", name),
+                      first_err));
   return fail(Error(ErrorKind::kNotFound,
                     fmt::format("process.args: executable {:?} not found in $PATH", name)));
 }
@@ -170,8 +171,8 @@ Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags
                              const std::string& path, const std::vector<std::string>& argv,
                              const std::vector<std::string>& env) {
   size_t size = static_cast<size_t>(berth_exec_helper_end - berth_exec_helper_start);
-  UniqueFd mfd(static_cast<int>(::syscall(SYS_memfd_create, "berth-exec",
-                                          MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  UniqueFd mfd(
+      static_cast<int>(::syscall(SYS_memfd_create, "berth-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (!mfd) return fail(sys_error(errno, "memfd_create"));
   const char* p = berth_exec_helper_start;
   size_t left = size;
@@ -181,10 +182,11 @@ Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fcntl(mfd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+  if (::fcntl(mfd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
+      0)
     return fail(sys_error(errno, "seal exec helper"));
   std::vector<std::string> args = {"berth-exec", std::to_string(fifo_fd),
-                                    std::to_string(seccomp_fd), std::to_string(seccomp_flags), path};
+                                   std::to_string(seccomp_fd), std::to_string(seccomp_flags), path};
   args.insert(args.end(), argv.begin(), argv.end());
   std::vector<char*> av, ev;
   for (auto& a : args) av.push_back(a.data());

@@ -30,7 +30,7 @@ Result<void> do_mount(const std::string& src, const std::string& target, const c
 
 // Flags of the mount at fd that a bind remount must keep (locked in a user namespace).
 unsigned long kept_flags(int fd, unsigned long cleared) {
-  struct statvfs sv{};
+  struct statvfs sv {};
   if (::fstatvfs(fd, &sv) != 0) return 0;
   unsigned long f = 0;
   if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
@@ -63,7 +63,7 @@ Result<void> copy_tree(int src, int dst) {
   while (dirent* e = ::readdir(d)) {
     std::string_view n = e->d_name;
     if (n == "." || n == "..") continue;
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
       if (::mkdirat(dst, e->d_name, st.st_mode & 07777) != 0 && errno != EEXIST) {
@@ -111,10 +111,10 @@ std::string bind_source(const RootfsContext& ctx, const std::string& src) {
 
 Result<void> mount_bind(int rootfd, const PlannedMount& m, const std::string& src,
                         const std::string& what) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(src.c_str(), &st) != 0) return fail(sys_error(errno, "{}: source {}", what, src));
-  UniqueFd target = BERTH_TRY(
-      sys::open_in_root(rootfd, m.destination, S_ISDIR(st.st_mode) ? sys::Create::kDir : sys::Create::kFile));
+  UniqueFd target = BERTH_TRY(sys::open_in_root(
+      rootfd, m.destination, S_ISDIR(st.st_mode) ? sys::Create::kDir : sys::Create::kFile));
   BERTH_CHECK(do_mount(src, fd_path(target.get()), nullptr,
                        MS_BIND | (m.opts.recursive ? MS_REC : 0), "", what));
   // The fd still names the directory under the new mount: open the mount itself.
@@ -315,11 +315,11 @@ Result<void> finish_rootfs(const RootfsContext& ctx) {
       if (fd.error().sys_errno() == ENOENT) continue;
       return fail(std::move(fd.error()).wrap(fmt::format("linux.maskedPaths {}", p)));
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd->get(), &st) != 0) return fail(sys_error(errno, "linux.maskedPaths {}", p));
     if (S_ISDIR(st.st_mode)) {
-      BERTH_CHECK(do_mount("tmpfs", fd_path(fd->get()), "tmpfs", MS_RDONLY, "",
-                           "linux.maskedPaths " + p));
+      BERTH_CHECK(
+          do_mount("tmpfs", fd_path(fd->get()), "tmpfs", MS_RDONLY, "", "linux.maskedPaths " + p));
     } else {
       BERTH_CHECK(do_mount("/dev/null", fd_path(fd->get()), nullptr, MS_BIND, "",
                            "linux.maskedPaths " + p));
@@ -332,7 +332,8 @@ Result<void> finish_rootfs(const RootfsContext& ctx) {
       return fail(std::move(fd.error()).wrap(fmt::format("linux.readonlyPaths {}", p)));
     }
     std::string what = "linux.readonlyPaths " + p;
-    BERTH_CHECK(do_mount(fd_path(fd->get()), fd_path(fd->get()), nullptr, MS_BIND | MS_REC, "", what));
+    BERTH_CHECK(
+        do_mount(fd_path(fd->get()), fd_path(fd->get()), nullptr, MS_BIND | MS_REC, "", what));
     UniqueFd top = BERTH_TRY(sys::open_in_root(root.get(), p));
     BERTH_CHECK(do_mount("", fd_path(top.get()), nullptr,
                          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |

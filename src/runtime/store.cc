@@ -21,8 +21,8 @@ Result<void> validate_id(std::string_view id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '+' || c == '-';
     if (!ok)
-      return fail(invalid("container id {:?} has a character other than letters, digits, _ . + -",
-                          id));
+      return fail(
+          invalid("container id {:?} has a character other than letters, digits, _ . + -", id));
   }
   return {};
 }

@@ -62,7 +62,7 @@ Result<UniqueFd> open_in_root_walk(int rootfd, std::string_view path, Create cre
       next.reset(::openat(cur.get(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     }
     if (!next) return fail(sys_error(errno, "open {}", comp));
-    struct stat st{};
+    struct stat st {};
     if (::fstat(next.get(), &st) != 0) return fail(sys_error(errno, "stat {}", comp));
     if (S_ISLNK(st.st_mode)) {
       if (++links > kMaxSymlinks) return fail(sys_error(ELOOP, "resolve {}", path));
@@ -90,8 +90,8 @@ Result<UniqueFd> open_in_root(int rootfd, std::string_view path, Create create) 
   std::string rel(path);
   while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
   if (rel.empty()) rel = ".";
-  int fd = sys::openat2(rootfd, rel.c_str(), O_PATH | O_CLOEXEC,
-                        kResolveInRoot | kResolveNoMagiclinks);
+  int fd =
+      sys::openat2(rootfd, rel.c_str(), O_PATH | O_CLOEXEC, kResolveInRoot | kResolveNoMagiclinks);
   if (fd >= 0) return UniqueFd(fd);
   int e = errno;
   if (e == ENOSYS || (e == ENOENT && create != Create::kNone) || e == EAGAIN || e == EXDEV) {

@@ -37,8 +37,10 @@ TEST_F(Lifecycle, RunReturns128PlusSignalWhenKilled) {
 TEST_F(Lifecycle, CreateWaitsForStartThenRunsAndStops) {
   TempDir data;
   Bundle b;
-  b.config()["mounts"].push_back(
-      {{"destination", "/data"}, {"type", "bind"}, {"source", data.path()}, {"options", {"rbind"}}});
+  b.config()["mounts"].push_back({{"destination", "/data"},
+                                  {"type", "bind"},
+                                  {"source", data.path()},
+                                  {"options", {"rbind"}}});
   b.set_args({"sh", "-c", "echo started > /data/marker; exec sleep 30"});
   std::string id = rt.new_id();
   CmdResult c = create_detached(b, id);
@@ -204,8 +206,8 @@ TEST_F(Lifecycle, RunDetachReturnsWhileTheContainerRuns) {
 
 TEST_F(Lifecycle, VersionHelpSpecAndFeatures) {
   EXPECT_NE(rt({"--version"}).out.find("berth-runtime version"), std::string::npos);
-  for (auto verb : {"create", "start", "state", "kill", "delete", "run", "list", "spec",
-                    "features"}) {
+  for (auto verb :
+       {"create", "start", "state", "kill", "delete", "run", "list", "spec", "features"}) {
     CmdResult h = rt({verb, "--help"});
     EXPECT_EQ(h.exit_code, 0) << verb;
     EXPECT_NE(h.out.find("Usage"), std::string::npos) << verb << h.out;

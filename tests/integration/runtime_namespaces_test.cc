@@ -50,7 +50,8 @@ TEST_F(Namespaces, UserNamespaceWithMappings) {
   b.config()["linux"]["namespaces"].push_back({{"type", "user"}});
   b.config()["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
   b.config()["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
-  b.set_args({"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox"});
+  b.set_args(
+      {"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox"});
   std::string out = run_ok(b);
   EXPECT_NE(out.find("0     100000      65536"), std::string::npos) << out;
   // Host root owns the rootfs; it is not mapped, so the container sees the overflow uid.

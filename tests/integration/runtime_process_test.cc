@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "support/runtime_fixture.h"
@@ -86,12 +85,11 @@ TEST_F(Process, UnknownRlimitAndCapabilityAreErrors) {
 
 TEST_F(Process, CapabilitySets) {
   Bundle b;
-  b.config()["process"]["capabilities"] = {
-      {"bounding", {"CAP_CHOWN", "CAP_NET_RAW", "CAP_KILL"}},
-      {"effective", {"CAP_CHOWN", "CAP_KILL"}},
-      {"permitted", {"CAP_CHOWN", "CAP_KILL"}},
-      {"inheritable", {"CAP_KILL"}},
-      {"ambient", {"CAP_KILL"}}};
+  b.config()["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_NET_RAW", "CAP_KILL"}},
+                                           {"effective", {"CAP_CHOWN", "CAP_KILL"}},
+                                           {"permitted", {"CAP_CHOWN", "CAP_KILL"}},
+                                           {"inheritable", {"CAP_KILL"}},
+                                           {"ambient", {"CAP_KILL"}}};
   b.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
   b.set_args({"grep", "^Cap", "/proc/self/status"});
   std::string out = run_ok(b);

@@ -41,8 +41,9 @@ TEST_F(Rootfs, BindMountsReadWriteAndReadOnly) {
                                   {"type", "none"},
                                   {"source", ro.path()},
                                   {"options", {"bind", "ro", "nosuid", "nodev", "noexec"}}});
-  b.set_args({"sh", "-c",
-              "echo data > /rw/f && touch /ro/f 2>/dev/null; echo ro=$?; cat /proc/self/mountinfo"});
+  b.set_args(
+      {"sh", "-c",
+       "echo data > /rw/f && touch /ro/f 2>/dev/null; echo ro=$?; cat /proc/self/mountinfo"});
   b.private_rootfs();
   std::string out = run_ok(b);
   EXPECT_EQ(read_file(rw.path() + "/f"), "data\n");
@@ -148,7 +149,8 @@ TEST_F(Rootfs, DefaultDevicesLinksAndConfigDevices) {
                                      {"gid", 0}}};
   b.set_args({"sh", "-c",
               "for d in null zero full random urandom tty fuse; do stat -c '%n %t:%T %a' /dev/$d; "
-              "done; for l in fd stdin ptmx; do readlink /dev/$l; done; echo x > /dev/null && echo null-ok"});
+              "done; for l in fd stdin ptmx; do readlink /dev/$l; done; echo x > /dev/null && echo "
+              "null-ok"});
   std::string out = run_ok(b);
   EXPECT_NE(out.find("/dev/null 1:3 666"), std::string::npos) << out;
   EXPECT_NE(out.find("/dev/zero 1:5 666"), std::string::npos) << out;
@@ -162,9 +164,10 @@ TEST_F(Rootfs, MaskedAndReadonlyPaths) {
   Bundle b;
   b.config()["linux"]["maskedPaths"] = {"/proc/keys", "/sys/firmware", "/no/such/path"};
   b.config()["linux"]["readonlyPaths"] = {"/proc/sys"};
-  b.set_args({"sh", "-c",
-              "wc -c < /proc/keys; ls /sys/firmware | wc -l; echo 1 > /proc/sys/vm/overcommit_memory "
-              "2>/dev/null; echo rc=$?"});
+  b.set_args(
+      {"sh", "-c",
+       "wc -c < /proc/keys; ls /sys/firmware | wc -l; echo 1 > /proc/sys/vm/overcommit_memory "
+       "2>/dev/null; echo rc=$?"});
   EXPECT_EQ(run_ok(b), "0\n0\nrc=1\n");
 }
 
@@ -200,10 +203,14 @@ TEST_P(SymlinkEscape, MountTargetsStayInsideTheRootfs) {
   sh("ln -s " + host.path() + " " + rootfs + "/abs-link");
   sh("ln -s ../../../../../../../../" + host.path() + " " + rootfs + "/rel-link");
   sh("mkdir -p " + rootfs + "/d && ln -s /../../.. " + rootfs + "/d/up");
-  b.config()["mounts"].push_back({{"destination", "/abs-link/x"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
-  b.config()["mounts"].push_back({{"destination", "/rel-link/y"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
-  b.config()["mounts"].push_back({{"destination", "/d/up/z"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
-  b.config()["linux"]["devices"] = {{{"path", "/abs-link/evil-null"}, {"type", "c"}, {"major", 1}, {"minor", 3}}};
+  b.config()["mounts"].push_back(
+      {{"destination", "/abs-link/x"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  b.config()["mounts"].push_back(
+      {{"destination", "/rel-link/y"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  b.config()["mounts"].push_back(
+      {{"destination", "/d/up/z"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  b.config()["linux"]["devices"] = {
+      {{"path", "/abs-link/evil-null"}, {"type", "c"}, {"major", 1}, {"minor", 3}}};
   b.set_args({"sh", "-c", "cat /proc/self/mountinfo"});
   b.write();
   std::string id = rt.new_id();

@@ -59,8 +59,11 @@ static int rlimit(const char* name) {
   struct {
     const char* n;
     int r;
-  } table[] = {{"NOFILE", RLIMIT_NOFILE}, {"NPROC", RLIMIT_NPROC}, {"CORE", RLIMIT_CORE},
-               {"STACK", RLIMIT_STACK},   {"MEMLOCK", RLIMIT_MEMLOCK}};
+  } table[] = {{"NOFILE", RLIMIT_NOFILE},
+               {"NPROC", RLIMIT_NPROC},
+               {"CORE", RLIMIT_CORE},
+               {"STACK", RLIMIT_STACK},
+               {"MEMLOCK", RLIMIT_MEMLOCK}};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     if (strcmp(table[i].n, name) == 0) {
       struct rlimit rl;
@@ -120,7 +123,8 @@ static int try_syscall(const char* name) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: probe fds|exe PID|cwd|rlimit NAME|ids|wait-signal|syscall NAME|exit N\n");
+    fprintf(stderr,
+            "usage: probe fds|exe PID|cwd|rlimit NAME|ids|wait-signal|syscall NAME|exit N\n");
     return 2;
   }
   const char* c = argv[1];

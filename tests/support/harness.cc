@@ -175,9 +175,7 @@ void Bundle::private_rootfs() {
   config_["root"]["readonly"] = false;
 }
 
-void Bundle::write() const {
-  std::ofstream(dir() + "/config.json") << config_.dump(2);
-}
+void Bundle::write() const { std::ofstream(dir() + "/config.json") << config_.dump(2); }
 
 Runtime::Runtime() : root_("berth-test-root") {}
 

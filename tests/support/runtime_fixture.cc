@@ -3,9 +3,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace berth::test {
 
@@ -19,11 +18,12 @@ void RuntimeTest::TearDown() {
   reap_orphans();
   std::vector<std::string> found = leaks(rt.root());
   for (const auto& l : leaks("/bt-" + std::to_string(getpid()) + "-")) found.push_back(l);
-  EXPECT_TRUE(found.empty()) << "left behind:\n" << [&] {
-    std::string s;
-    for (auto& f : found) s += f + "\n";
-    return s;
-  }();
+  EXPECT_TRUE(found.empty()) << "left behind:\n"
+                             << [&] {
+                                  std::string s;
+                                  for (auto& f : found) s += f + "\n";
+                                  return s;
+                                }();
 }
 
 std::string RuntimeTest::run_ok(Bundle& b) {
@@ -35,8 +35,8 @@ std::string RuntimeTest::run_ok(Bundle& b) {
 CmdResult RuntimeTest::create_detached(Bundle& b, const std::string& id,
                                        const std::vector<std::string>& extra) {
   b.write();
-  std::string cmd = std::string(BERTH_RUNTIME_BIN) + " --root " + rt.root() + " create --bundle " +
-                    b.dir();
+  std::string cmd =
+      std::string(BERTH_RUNTIME_BIN) + " --root " + rt.root() + " create --bundle " + b.dir();
   for (const auto& e : extra) cmd += " " + e;
   cmd += " " + id + " >" + b.dir() + "/out 2>" + b.dir() + "/err";
   CmdResult r = sh(cmd);

@@ -1,11 +1,11 @@
 // cgroup: layout detection, path resolution, conversions, and one shared suite run against
 // the v1, v2 and hybrid backends over fake hierarchies in a temp dir (files are plain files
 // there, so the test sees exactly what each backend writes).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -92,18 +92,19 @@ class Backends : public ::testing::TestWithParam<Mode> {
       mi += std::to_string(id++) + " 1 0:1 / " + d + " rw - cgroup cgroup rw," + c + "\n";
     };
     if (m != Mode::kV2) {
-      for (const char* c : {"memory", "cpu", "cpuset", "pids", "freezer", "devices", "blkio"}) v1(c);
+      for (const char* c : {"memory", "cpu", "cpuset", "pids", "freezer", "devices", "blkio"})
+        v1(c);
       touch("cpuset/cpuset.cpus", "0-1\n");
       touch("cpuset/cpuset.mems", "0\n");
       touch("cpuset/berth/cpuset.cpus", "0-1\n");
       touch("cpuset/berth/cpuset.mems", "0\n");
-      for (const char* f : {"memory/berth/c1/memory.limit_in_bytes",
-                            "memory/berth/c1/memory.memsw.limit_in_bytes",
-                            "memory/berth/c1/memory.soft_limit_in_bytes",
-                            "cpu/berth/c1/cpu.shares", "cpu/berth/c1/cpu.cfs_quota_us",
-                            "cpu/berth/c1/cpu.cfs_period_us", "pids/berth/c1/pids.max",
-                            "devices/berth/c1/devices.allow", "devices/berth/c1/devices.deny",
-                            "cpuset/berth/c1/cpuset.cpus", "cpuset/berth/c1/cpuset.mems"})
+      for (const char* f :
+           {"memory/berth/c1/memory.limit_in_bytes", "memory/berth/c1/memory.memsw.limit_in_bytes",
+            "memory/berth/c1/memory.soft_limit_in_bytes", "cpu/berth/c1/cpu.shares",
+            "cpu/berth/c1/cpu.cfs_quota_us", "cpu/berth/c1/cpu.cfs_period_us",
+            "pids/berth/c1/pids.max", "devices/berth/c1/devices.allow",
+            "devices/berth/c1/devices.deny", "cpuset/berth/c1/cpuset.cpus",
+            "cpuset/berth/c1/cpuset.mems"})
         touch(f, "");
       for (const char* c : {"memory", "cpu", "cpuset", "pids", "freezer", "devices", "blkio"})
         touch(std::string(c) + "/berth/c1/cgroup.procs", "");

@@ -1,5 +1,7 @@
 // The in-root resolver: symlinks and ".." never leave the root, with openat2 and with the
 // component walk used where openat2 is missing.
+#include "sys/in_root.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -7,7 +9,6 @@
 
 #include "base/unique_fd.h"
 #include "support/harness.h"
-#include "sys/in_root.h"
 
 namespace berth {
 namespace {
@@ -23,13 +24,13 @@ class InRoot : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     root_ = tmp_.path() + "/root";
     test::sh("mkdir -p " + root_ + "/a/b " + tmp_.path() + "/outside && ln -s /a " + root_ +
-             "/abs && ln -s ../../../.. " + root_ + "/a/up && ln -s " + tmp_.path() +
-             "/outside " + root_ + "/host && ln -s loop2 " + root_ + "/loop1 && ln -s loop1 " +
-             root_ + "/loop2");
+             "/abs && ln -s ../../../.. " + root_ + "/a/up && ln -s " + tmp_.path() + "/outside " +
+             root_ + "/host && ln -s loop2 " + root_ + "/loop1 && ln -s loop1 " + root_ + "/loop2");
     fd_.reset(open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
   Result<UniqueFd> open_in(std::string_view p, sys::Create c = sys::Create::kNone) {
-    return GetParam() ? sys::open_in_root_walk(fd_.get(), p, c) : sys::open_in_root(fd_.get(), p, c);
+    return GetParam() ? sys::open_in_root_walk(fd_.get(), p, c)
+                      : sys::open_in_root(fd_.get(), p, c);
   }
   test::TempDir tmp_;
   std::string root_;
@@ -55,7 +56,7 @@ TEST_P(InRoot, CreatesMissingPartsInsideTheRoot) {
   EXPECT_EQ(test::sh("ls -A " + tmp_.path() + "/outside").out, "");
   auto f = open_in("/a/up/file", sys::Create::kFile);
   ASSERT_TRUE(f);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat((root_ + "/file").c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
 }

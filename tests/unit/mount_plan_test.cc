@@ -1,9 +1,10 @@
+#include "runtime/mount_plan.h"
+
 #include <gtest/gtest.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
 
 #include "oci/spec.h"
-#include "runtime/mount_plan.h"
 
 namespace berth::runtime {
 namespace {

@@ -46,10 +46,10 @@ TEST(Spec, ErrorsNameTheField) {
         "listed twice");
   check(R"({"ociVersion":"1","linux":{"resources":{"devices":[{"allow":true,"access":"rwx"}]}}})",
         "linux.resources.devices[0].access");
-  check(R"({"ociVersion":"1","process":{"capabilities":{"effective":["CAP_NOPE"]}}})",
-        "CAP_NOPE");
+  check(R"({"ociVersion":"1","process":{"capabilities":{"effective":["CAP_NOPE"]}}})", "CAP_NOPE");
   check(R"({"ociVersion":"1","process":{"rlimits":[{"type":"RLIMIT_NOFILE","soft":1,"hard":1},
-        {"type":"RLIMIT_NOFILE","soft":1,"hard":1}]}})", "given twice");
+        {"type":"RLIMIT_NOFILE","soft":1,"hard":1}]}})",
+        "given twice");
   check("[]", "expected a JSON object");
   check("{", "not valid JSON");
 }
@@ -61,10 +61,13 @@ TEST(Spec, ValidateCatchesNonsense) {
     return validate(*s);
   };
   EXPECT_FALSE(v(R"({"ociVersion":"1","root":{"path":"r"},"process":{"args":["a"],"cwd":"x"}})"));
-  EXPECT_FALSE(v(R"({"ociVersion":"1","root":{"path":"r"},"linux":{"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}})"));
+  EXPECT_FALSE(v(
+      R"({"ociVersion":"1","root":{"path":"r"},"linux":{"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}})"));
   EXPECT_FALSE(v(R"({"ociVersion":"1","root":{"path":"r"},"hostname":"h"})"));
-  EXPECT_FALSE(v(R"({"ociVersion":"1","root":{"path":"r"},"linux":{"rootfsPropagation":"weird"}})"));
-  EXPECT_FALSE(v(R"({"ociVersion":"1","root":{"path":"r"},"process":{"args":["a"],"rlimits":[{"type":"RLIMIT_CORE","soft":2,"hard":1}]}})"));
+  EXPECT_FALSE(
+      v(R"({"ociVersion":"1","root":{"path":"r"},"linux":{"rootfsPropagation":"weird"}})"));
+  EXPECT_FALSE(v(
+      R"({"ociVersion":"1","root":{"path":"r"},"process":{"args":["a"],"rlimits":[{"type":"RLIMIT_CORE","soft":2,"hard":1}]}})"));
   EXPECT_TRUE(v(R"({"ociVersion":"1","root":{"path":"r"},"process":{"args":["a"]}})"));
 }
 

@@ -24,8 +24,7 @@ Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for(std::strin
   return std::unique_ptr<runtime::Handler>(new runtime::ContainerHandler(store()));
 }
 
-Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for_spec(
-    const oci::Spec&) const {
+Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for_spec(const oci::Spec&) const {
   return std::unique_ptr<runtime::Handler>(new runtime::ContainerHandler(store()));
 }
 
@@ -51,12 +50,12 @@ Result<int> parse_signal(std::string_view s) {
 int run_runtime_cli(int argc, char** argv) {
   log::set_program("berth-runtime");
   RuntimeContext ctx;
-  CLI::App app{"berth-runtime: an OCI runtime (a drop-in for runc) that runs containers with "
-               "namespaces and cgroups",
-               "berth-runtime"};
+  CLI::App app{
+      "berth-runtime: an OCI runtime (a drop-in for runc) that runs containers with "
+      "namespaces and cgroups",
+      "berth-runtime"};
   app.set_version_flag("-v,--version",
-                       std::string("berth-runtime version ") + BERTH_VERSION +
-                           "\nspec: 1.2.0");
+                       std::string("berth-runtime version ") + BERTH_VERSION + "\nspec: 1.2.0");
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--root", ctx.g.root, "directory for the containers' state (on tmpfs)")
@@ -70,7 +69,8 @@ int run_runtime_cli(int argc, char** argv) {
                "take cgroupsPath as slice:prefix:name (systemd's form); without systemd the "
                "path is made on cgroupfs");
   app.add_option("--rootless", ctx.g.rootless, "accepted for runc compatibility: true|false|auto");
-  app.add_option("--criu")->description("accepted for runc compatibility; checkpointing is not supported");
+  app.add_option("--criu")->description(
+      "accepted for runc compatibility; checkpointing is not supported");
 
   add_lifecycle_verbs(app, ctx);
   add_state_verbs(app, ctx);

@@ -62,8 +62,9 @@ void forward_signal(int sig) {
 void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
   // create
   {
-    auto* sub = app.add_subcommand("create", "create a container: set it up and leave its "
-                                             "process waiting for `start`");
+    auto* sub = app.add_subcommand("create",
+                                   "create a container: set it up and leave its "
+                                   "process waiting for `start`");
     auto f = std::make_shared<CreateFlags>();
     auto id = std::make_shared<std::string>();
     add_create_flags(sub, *f);
@@ -90,8 +91,9 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
   // run
   {
     auto* sub = app.add_subcommand(
-        "run", "create and start a container; without --detach, wait for it, pass signals to "
-               "it, delete it and exit with its exit code");
+        "run",
+        "create and start a container; without --detach, wait for it, pass signals to "
+        "it, delete it and exit with its exit code");
     auto f = std::make_shared<CreateFlags>();
     auto id = std::make_shared<std::string>();
     auto detach = std::make_shared<bool>(false);
@@ -113,7 +115,7 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
       if (*detach) return 0;
       oci::State st = BERTH_TRY(h->state(*id));
       g_forward_pidfd = sys::pidfd_open(st.pid);
-      struct sigaction sa{};
+      struct sigaction sa {};
       sa.sa_handler = forward_signal;
       for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
         ::sigaction(s, &sa, nullptr);
@@ -124,9 +126,10 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
   }
   // delete
   {
-    auto* sub = app.add_subcommand(
-        "delete", "delete a container and what create made for it (a created container is "
-                  "killed first; a running one needs --force)");
+    auto* sub =
+        app.add_subcommand("delete",
+                           "delete a container and what create made for it (a created container is "
+                           "killed first; a running one needs --force)");
     auto id = std::make_shared<std::string>();
     auto force = std::make_shared<bool>(false);
     sub->add_flag("-f,--force", *force, "kill a running container with SIGKILL, then delete it");

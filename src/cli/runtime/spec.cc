@@ -30,7 +30,8 @@ void add_spec_verbs(CLI::App& app, RuntimeContext&) {
     });
   }
   {
-    auto* sub = app.add_subcommand("features", "print what this runtime supports (features.md JSON)");
+    auto* sub =
+        app.add_subcommand("features", "print what this runtime supports (features.md JSON)");
     on_run(sub, []() -> Result<int> {
       fmt::print("{}\n", runtime::features_json().dump(2));
       return 0;

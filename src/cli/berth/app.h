@@ -1,0 +1,33 @@
+// berth's command line: docker/podman-style verbs. Each area registers its verbs from its
+// own file in this folder with a static BerthVerbs object (the files are compiled into the
+// berth binary itself, so the registrations are never dropped by the linker).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+
+namespace berth::cli {
+
+struct BerthGlobals {
+  std::string root = "/var/lib/berth";  // images, containers, volumes, the database
+  std::string state = "/run/berth";     // runtime state (tmpfs)
+  std::string config;                   // config file (registries ...); default <root>/config.json
+  bool debug = false;
+};
+
+// A verb's action: an exit code, or an error (printed as one line, exit 125).
+using BerthAction = std::function<Result<int>()>;
+void on_berth_run(CLI::App* sub, BerthAction action);
+
+using VerbAdder = void (*)(CLI::App& app, BerthGlobals& g);
+struct BerthVerbs {
+  BerthVerbs(const char* area, VerbAdder add);
+};
+
+int run_berth_cli(int argc, char** argv);
+
+}  // namespace berth::cli
