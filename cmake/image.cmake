@@ -1,0 +1,10 @@
+# Images and registries: the content store, layer unpacking, snapshots, the registry client.
+# Dynamic libraries are fine here: berth-runtime does not link this.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(BERTH_IMAGE_DEPS REQUIRED IMPORTED_TARGET
+  libarchive libcurl sqlite3 libzstd zlib libcrypto)
+find_package(Threads REQUIRED)
+
+file(GLOB BERTH_IMAGE_SOURCES CONFIGURE_DEPENDS src/image/*.cc src/registry/*.cc)
+add_library(berth_image STATIC ${BERTH_IMAGE_SOURCES})
+target_link_libraries(berth_image PUBLIC berth PkgConfig::BERTH_IMAGE_DEPS Threads::Threads)

@@ -1,0 +1,120 @@
+#include "image/db.h"
+
+#include <sqlite3.h>
+
+#include <optional>
+
+namespace berth::image {
+namespace {
+
+Error db_error(sqlite3* db, std::string_view what) {
+  return make_error(ErrorKind::kInternal, "database: {}: {}", what, sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+Stmt::~Stmt() {
+  if (s_) sqlite3_finalize(s_);
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return fail(db_error(db_, sqlite3_sql(s_)));
+}
+
+std::string Stmt::text(int col) const {
+  const unsigned char* t = sqlite3_column_text(s_, col);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(s_, col)))
+           : std::string();
+}
+
+int64_t Stmt::i64(int col) const { return sqlite3_column_int64(s_, col); }
+bool Stmt::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+Result<Db> Db::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = make_error(ErrorKind::kInternal, "open database {}: {}", path,
+                         db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return fail(std::move(e));
+  }
+  Db out(db);
+  sqlite3_busy_timeout(db, 30000);
+  BERTH_CHECK(out.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                       "PRAGMA foreign_keys=ON"));
+  return out;
+}
+
+Db& Db::operator=(Db&& o) noexcept {
+  if (this != &o) {
+    if (db_) sqlite3_close(db_);
+    db_ = std::exchange(o.db_, nullptr);
+  }
+  return *this;
+}
+
+Db::~Db() {
+  if (db_) sqlite3_close(db_);
+}
+
+Result<void> Db::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    Error e = make_error(ErrorKind::kInternal, "database: {}: {}", s.substr(0, 60),
+                         err ? err : "error");
+    sqlite3_free(err);
+    return fail(std::move(e));
+  }
+  return {};
+}
+
+Result<Stmt> Db::query(std::string_view sql, const std::vector<DbValue>& params) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+    return fail(db_error(db_, sql));
+  Stmt st(db_, s);
+  for (size_t i = 0; i < params.size(); ++i) {
+    int idx = static_cast<int>(i + 1);
+    int rc = std::visit(
+        [&](const auto& v) -> int {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::nullptr_t>) return sqlite3_bind_null(s, idx);
+          else if constexpr (std::is_same_v<T, int64_t>) return sqlite3_bind_int64(s, idx, v);
+          else
+            return sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()),
+                                     SQLITE_TRANSIENT);
+        },
+        params[i]);
+    if (rc != SQLITE_OK) return fail(db_error(db_, "bind"));
+  }
+  return st;
+}
+
+Result<void> Db::run(std::string_view sql, const std::vector<DbValue>& params) {
+  Stmt st = BERTH_TRY(query(sql, params));
+  BERTH_TRY(st.step());
+  return {};
+}
+
+Result<std::optional<std::string>> Db::scalar(std::string_view sql,
+                                              const std::vector<DbValue>& params) {
+  Stmt st = BERTH_TRY(query(sql, params));
+  if (!BERTH_TRY(st.step())) return std::optional<std::string>();
+  return std::optional<std::string>(st.text(0));
+}
+
+Result<int64_t> Db::count(std::string_view sql, const std::vector<DbValue>& params) {
+  Stmt st = BERTH_TRY(query(sql, params));
+  if (!BERTH_TRY(st.step())) return int64_t{0};
+  return st.i64(0);
+}
+
+}  // namespace berth::image

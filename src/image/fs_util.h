@@ -1,0 +1,25 @@
+// File-system helpers that work relative to directory fds and never follow symlinks.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace berth::image {
+
+// Removes name in dirfd, a directory tree included. Missing is fine.
+Result<void> remove_at(int dirfd, const std::string& name);
+// Opens a directory below dirfd without following a symlink in the last component.
+Result<UniqueFd> open_dir_at(int dirfd, const std::string& name);
+// Copies the tree src_dirfd into dst_dirfd (owners, modes, times, xattrs, hardlinks within
+// the copy, device nodes). With overlay_whiteouts, 0:0 char devices delete the target and
+// directories marked opaque are emptied first: applying an unpacked layer onto a rootfs.
+Result<void> copy_tree(int src_dirfd, int dst_dirfd, bool overlay_whiteouts);
+// Bytes used by a tree (sum of file sizes).
+Result<int64_t> tree_size(int dirfd);
+
+inline constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
+
+}  // namespace berth::image

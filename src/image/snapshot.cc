@@ -1,0 +1,155 @@
+// Snapshots: a container's root file system, an overlayfs mount of the image's layers plus a
+// private upper directory; or, where overlayfs cannot be used, a copy of the layers.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "image/fs_util.h"
+#include "image/overlay_plan.h"
+#include "image/store.h"
+#include "sys/in_root.h"
+
+namespace berth::image {
+namespace {
+
+bool valid_key(std::string_view k) {
+  if (k.empty() || k.size() > 128 || k[0] == '.') return false;
+  for (char c : k)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+std::string_view mode_name(SnapshotMode m) {
+  return m == SnapshotMode::kCopy ? "copy" : "overlay";
+}
+
+// Mounts with the new mount API, one fsconfig per parameter.
+Result<void> mount_fsconfig(const OverlayPlan& plan, const std::string& target) {
+  UniqueFd fs(fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) return fail(sys_error(errno, "fsopen overlay"));
+  for (const auto& [k, v] : plan.params)
+    if (fsconfig(fs.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0) != 0)
+      return fail(sys_error(errno, "overlay option {}={}", k, v));
+  if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return fail(sys_error(errno, "create overlay"));
+  UniqueFd mnt(fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) return fail(sys_error(errno, "fsmount overlay"));
+  if (move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return fail(sys_error(errno, "move_mount overlay to {}", target));
+  return {};
+}
+
+// Whether this kernel takes "lowerdir+" (Linux 6.8+): asked once.
+bool lowerdir_append_supported(const std::string& some_dir) {
+  static int known = -1;
+  if (known >= 0) return known;
+  UniqueFd fs(fsopen("overlay", FSOPEN_CLOEXEC));
+  known = fs && fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", some_dir.c_str(), 0) == 0;
+  return known;
+}
+
+Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& dir) {
+  std::vector<OverlayLayer> layers;
+  for (const auto& l : img.layers) {
+    auto link = BERTH_TRY(
+        s.db().scalar("SELECT link FROM layers WHERE diff_id=?1", {l.diff_id.str()}));
+    if (!link)
+      return fail(make_error(ErrorKind::kFailedPrecondition, "layer {} is not unpacked",
+                             l.diff_id.str()));
+    layers.push_back({s.layer_path(l.diff_id), *link});
+  }
+  UniqueFd rootfd(::open(s.root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return fail(sys_error(errno, "open {}", s.root()));
+  OverlayCaps caps;
+  caps.page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  caps.root_fd_path = sys::fd_path(rootfd.get());
+  caps.lowerdir_append = !layers.empty() && lowerdir_append_supported(layers.front().path);
+  if (layers.empty()) {
+    // An image with no layers: an empty lower directory stands in.
+    std::string empty = s.root() + "/l/empty";
+    (void)file::mkdir_all(empty, 0755);
+    layers.push_back({empty, "empty"});
+  }
+  OverlayPlan plan = BERTH_TRY(plan_overlay(layers, dir + "/upper", dir + "/work", caps));
+  std::string target = dir + "/rootfs";
+  if (plan.form == OverlayPlan::Form::kAppend) return mount_fsconfig(plan, target);
+  if (mount("overlay", target.c_str(), "overlay", 0, plan.data.c_str()) != 0)
+    return fail(sys_error(errno, "mount overlay on {}", target));
+  return {};
+}
+
+Result<void> copy_layers(Store& s, const ImageRecord& img, const std::string& rootfs) {
+  UniqueFd dst = BERTH_TRY(open_dir_at(AT_FDCWD, rootfs));
+  for (const auto& l : img.layers) {
+    UniqueFd src = BERTH_TRY(open_dir_at(AT_FDCWD, s.layer_path(l.diff_id)));
+    BERTH_CHECK_CTX(copy_tree(src.get(), dst.get(), true), "copy layer {}", l.diff_id.short_id());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_view key,
+                                         SnapshotMode mode) {
+  if (!valid_key(key))
+    return fail(invalid("snapshot key {:?}: letters, digits, '-', '_' and '.' only", key));
+  StoreLock held = BERTH_TRY(lock(false));
+  std::string k(key);
+  // Recorded first: from now on garbage collection keeps the image's layers.
+  auto ins = db_.run("INSERT INTO snapshots(key, manifest, mode, created) VALUES(?1,?2,?3,?4)",
+                     {k, img.manifest.str(), std::string(mode_name(mode)),
+                      static_cast<int64_t>(time(nullptr))});
+  if (!ins)
+    return fail(make_error(ErrorKind::kAlreadyExists, "snapshot {:?} exists already", k));
+  std::string dir = root_ + "/snapshots/" + k;
+  Snapshot snap{k, dir + "/rootfs", mode};
+  auto made = [&]() -> Result<void> {
+    for (const char* sub : {"", "/upper", "/work", "/rootfs"})
+      if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
+        return fail(sys_error(errno, "mkdir {}{}", dir, sub));
+    if (mode != SnapshotMode::kCopy) {
+      auto m = mount_overlay(*this, img, dir);
+      if (m || mode == SnapshotMode::kOverlay) return m;
+      log::info("overlayfs not usable ({}); copying the layers", m.error().text());
+    }
+    snap.mode = SnapshotMode::kCopy;
+    BERTH_CHECK(db_.run("UPDATE snapshots SET mode='copy' WHERE key=?1", {k}));
+    return copy_layers(*this, img, snap.rootfs);
+  }();
+  if (!made) {
+    (void)remove_snapshot(k);
+    return fail(std::move(made.error()).wrap(fmt::format("snapshot {}", k)));
+  }
+  snap.mode = snap.mode == SnapshotMode::kAuto ? SnapshotMode::kOverlay : snap.mode;
+  return snap;
+}
+
+Result<void> Store::remove_snapshot(std::string_view key) {
+  if (!valid_key(key)) return fail(invalid("snapshot key {:?} is not valid", key));
+  std::string k(key);
+  std::string dir = root_ + "/snapshots/" + k;
+  if (umount2((dir + "/rootfs").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
+      errno != ENOENT)
+    return fail(sys_error(errno, "unmount {}/rootfs", dir));
+  UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
+  BERTH_CHECK(remove_at(snaps.get(), k));
+  return db_.run("DELETE FROM snapshots WHERE key=?1", {k});
+}
+
+Result<std::vector<Snapshot>> Store::list_snapshots() {
+  std::vector<Snapshot> out;
+  Stmt st = BERTH_TRY(db_.query("SELECT key, mode FROM snapshots ORDER BY key"));
+  while (BERTH_TRY(st.step()))
+    out.push_back({st.text(0), root_ + "/snapshots/" + st.text(0) + "/rootfs",
+                   st.text(1) == "copy" ? SnapshotMode::kCopy : SnapshotMode::kOverlay});
+  return out;
+}
+
+}  // namespace berth::image
