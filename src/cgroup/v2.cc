@@ -39,27 +39,36 @@ Result<void> V2::create() {
   // Enable every controller the root offers down to the container's parent. A parent that
   // holds processes cannot delegate (the no-internal-process rule); then fewer controllers
   // are enabled and a limit that needs a missing one fails with a clear error in apply().
+  // A concurrent delete may remove an empty shared parent (/berth) meanwhile: start over.
   std::vector<std::string> parts = split(dir_.rel, '/');
-  std::string cur;
-  fs::Dir walk{UniqueFd(::dup(dir_.root.get())), "", h_->mount_point};
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].empty()) continue;
-    walk.rel = cur;
-    std::string avail = std::string(trim(fs::read(walk, "cgroup.controllers").value_or("")));
-    std::string enable;
-    for (const std::string& c : split(avail, ' ')) {
-      if (c.empty()) continue;
-      if (!enable.empty()) enable.push_back(' ');
-      enable += "+" + c;
+  for (int attempt = 0;; ++attempt) {
+    std::string cur;
+    fs::Dir walk{UniqueFd(::dup(dir_.root.get())), "", h_->mount_point};
+    bool retry = false;
+    for (size_t i = 0; i < parts.size() && !retry; ++i) {
+      if (parts[i].empty()) continue;
+      walk.rel = cur;
+      std::string avail = std::string(trim(fs::read(walk, "cgroup.controllers").value_or("")));
+      std::string enable;
+      for (const std::string& c : split(avail, ' ')) {
+        if (c.empty()) continue;
+        if (!enable.empty()) enable.push_back(' ');
+        enable += "+" + c;
+      }
+      if (!enable.empty()) {
+        if (auto r = fs::write(walk, "cgroup.subtree_control", enable); !r)
+          log::debug("enable controllers in {}: {}", walk.abs, r.error().text());
+      }
+      cur = cur.empty() ? parts[i] : cur + "/" + parts[i];
+      if (::mkdirat(dir_.root.get(), cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (errno == ENOENT && attempt < 5) {
+          retry = true;
+          break;
+        }
+        return fail(sys_error(errno, "mkdir cgroup {}/{}", h_->mount_point, cur));
+      }
     }
-    if (!enable.empty()) {
-      if (auto r = fs::write(walk, "cgroup.subtree_control", enable); !r)
-        log::debug("enable controllers in {}: {}", walk.abs, r.error().text());
-    }
-    cur = cur.empty() ? parts[i] : cur + "/" + parts[i];
-    walk.rel = cur;
-    if (::mkdirat(dir_.root.get(), cur.c_str(), 0755) != 0 && errno != EEXIST)
-      return fail(sys_error(errno, "mkdir cgroup {}/{}", h_->mount_point, cur));
+    if (!retry) break;
   }
   std::string mine = std::string(trim(fs::read(dir_, "cgroup.controllers").value_or("")));
   enabled_.clear();

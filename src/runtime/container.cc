@@ -1,6 +1,7 @@
 #include "runtime/container.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -10,15 +11,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "base/defer.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "cgroup/manager.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/mount_plan.h"
 #include "runtime/namespaces.h"
 #include "runtime/proc_info.h"
+#include "runtime/seccomp.h"
+#include "runtime/spawn.h"
 #include "runtime/sync.h"
 #include "sys/syscalls.h"
 
@@ -91,6 +98,38 @@ void kill_cgroup(cgroup::Manager& cg) {
   }
 }
 
+// Sends the container process state and the notify fd to the seccomp agent at listenerPath
+// (config-linux.md "The Container Process State").
+Result<void> send_to_seccomp_listener(const oci::Seccomp& sc, const std::string& state_json,
+                                      pid_t pid, int fd) {
+  if (sc.listener_path.empty())
+    return fail(invalid("linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath"));
+  UniqueFd sock = BERTH_TRY(connect_unix(sc.listener_path));
+  nlohmann::json msg = {{"ociVersion", "1.2.0"},
+                        {"fds", {"seccompFd"}},
+                        {"pid", pid},
+                        {"metadata", sc.listener_metadata},
+                        {"state", nlohmann::json::parse(state_json)}};
+  return send_fd(sock.get(), fd, msg.dump());
+}
+
+// Waits (briefly) until pid runs the user's program: it has left the exec helper and, with
+// startContainer hooks, berth-runtime's own image.
+void wait_for_user_program(pid_t pid) {
+  std::string exe = fmt::format("/proc/{}/exe", pid);
+  char self[4096];
+  ssize_t sn = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string_view me(self, sn > 0 ? static_cast<size_t>(sn) : 0);
+  for (int i = 0; i < 5000; ++i) {
+    char buf[4096];
+    ssize_t n = ::readlink(exe.c_str(), buf, sizeof buf - 1);
+    std::string_view cur(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    if (n < 0 || (cur.find("memfd:berth-exec") == std::string_view::npos && cur != me)) return;
+    timespec ts{0, 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
 }  // namespace
 
 oci::Status compute_status(const Store& store, const oci::State& st) {
@@ -109,6 +148,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (!spec.process) return fail(invalid("process: missing (nothing to run)"));
   if (!spec.linux.find_namespace(oci::NsType::kMount))
     return fail(invalid("linux.namespaces: a mount namespace is required"));
+  if (spec.linux.seccomp) BERTH_CHECK(validate_seccomp(*spec.linux.seccomp));
   std::string rootfs =
       path::is_absolute(spec.root.path) ? spec.root.path : path::join(opts.bundle, spec.root.path);
   struct stat rst {};
@@ -118,6 +158,18 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (!::realpath(rootfs.c_str(), real)) return fail(sys_error(errno, "root.path: {}", rootfs));
   rootfs = real;
   std::vector<PlannedMount> plan = BERTH_TRY(plan_mounts(spec));
+  UniqueFd console;
+  if (spec.process->terminal) {
+    if (opts.console_fd >= 0) {
+      console.reset(::fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
+    } else if (!opts.console_socket.empty()) {
+      console = BERTH_TRY(connect_unix(opts.console_socket));
+    } else {
+      return fail(
+          invalid("process.terminal is true: pass --console-socket to receive the "
+                  "terminal"));
+    }
+  }
 
   BERTH_CHECK(store_.create_dir(id));
   std::string dir = store_.dir(id);
@@ -132,16 +184,12 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   st.systemd_cgroup = opts.systemd_cgroup;
 
   std::unique_ptr<cgroup::Manager> cg;
-  UniqueFd pidfd;
-  pid_t stage1 = -1, init = -1;
+  pid_t init = -1;
   Defer undo([&] {
-    if (pidfd) sys::pidfd_send_signal(pidfd.get(), SIGKILL);
-    if (init > 0) ::kill(init, SIGKILL);
-    if (stage1 > 0) {
-      ::kill(stage1, SIGKILL);
-      ::waitpid(stage1, nullptr, 0);
+    if (init > 0) {
+      ::kill(init, SIGKILL);
+      ::waitpid(init, nullptr, 0);
     }
-    if (init > 0 && init != stage1) ::waitpid(init, nullptr, 0);
     if (cg) {
       kill_cgroup(*cg);
       (void)cg->destroy();
@@ -151,6 +199,10 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
 
   std::string fifo = path::join(dir, "exec.fifo");
   if (::mkfifo(fifo.c_str(), 0600) != 0) return fail(sys_error(errno, "mkfifo {}", fifo));
+  // The config as it was at create: exec, start's and delete's hooks read it, not the bundle's.
+  if (opts.config_json.empty())
+    return fail(make_error(ErrorKind::kInternal, "create: the config text is missing"));
+  BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), opts.config_json, 0600, false));
 
   cgroup::Layout layout = BERTH_TRY(cgroup::detect_layout());
   st.cgroup_path =
@@ -166,77 +218,35 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
     BERTH_CHECK(cg->apply(res));
   }
 
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-    return fail(sys_error(errno, "socketpair"));
-  UniqueFd parent_end(sv[0]), child_end(sv[1]);
-
   InitArgs args;
+  args.mode = InitArgs::Mode::kCreate;
   args.spec = &spec;
+  args.process = &*spec.process;
   args.plan = &plan;
   args.cgroups = cg.get();
+  args.id = std::string(id);
   args.bundle = opts.bundle;
   args.rootfs = rootfs;
   args.fifo_path = fifo;
-  args.console_socket = opts.console_socket;
-  args.sync_fd = child_end.get();
+  args.console_fd = console.get();
   args.preserve_fds = opts.preserve_fds;
   args.no_pivot = opts.no_pivot;
-  args.parent = getpid();
+  args.hooks_before_pivot = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
 
-  struct clone_args ca {};
-  int raw_pidfd = -1;
-  ca.flags = CLONE_PIDFD;
-  ca.pidfd = reinterpret_cast<uint64_t>(&raw_pidfd);
-  ca.exit_signal = SIGCHLD;
-  stage1 = sys::clone3(&ca);
-  if (stage1 < 0 && errno == ENOSYS) stage1 = ::fork();
-  if (stage1 < 0) return fail(sys_error(errno, "fork"));
-  if (stage1 == 0) {
-    parent_end.reset();
-    stage1_main(args);
-  }
-  UniqueFd stage1_pidfd(raw_pidfd);
-  child_end.reset();
-  int sfd = parent_end.get();
-
-  BERTH_CHECK_CTX(cg->add(stage1), "join cgroup {}", st.cgroup_path);
-  BERTH_CHECK(sync::send(sfd, sync::Type::kGo));
-  while (true) {
-    auto m = sync::recv(sfd);
-    if (!m) {
-      if (m.error().kind() == ErrorKind::kNotFound)
-        return fail(make_error(ErrorKind::kInternal, "the container init exited during setup"));
-      return fail(std::move(m.error()));
-    }
-    if (m->type == sync::Type::kError) {
-      int err = static_cast<int>(m->value);
-      return fail(Error(err ? ErrorKind::kSystem : ErrorKind::kInvalidArgument, m->text, err));
-    }
-    if (m->type == sync::Type::kUsernsReady) {
-      BERTH_CHECK(write_id_mappings(static_cast<pid_t>(m->value), spec.linux));
-      BERTH_CHECK(sync::send(sfd, sync::Type::kUsernsMapped));
-    } else if (m->type == sync::Type::kInitPid) {
-      init = static_cast<pid_t>(m->value);
-      pidfd.reset(sys::pidfd_open(init));
-      if (init != stage1) {
-        ::waitpid(stage1, nullptr, 0);
-        stage1 = -1;
-      }
-    } else if (m->type == sync::Type::kBeforePivot) {
-      BERTH_CHECK(sync::send(sfd, sync::Type::kContinue));
-    } else if (m->type == sync::Type::kReady) {
-      break;
-    }
-  }
-  // The socket is close-on-exec: end of file means the helper runs; a message means not.
-  auto after = sync::recv(sfd);
-  if (after) {
-    if (after->type == sync::Type::kError)
-      return fail(Error(ErrorKind::kSystem, after->text, static_cast<int>(after->value)));
-    return fail(make_error(ErrorKind::kInternal, "sync: unexpected message after ready"));
-  }
-  if (after.error().kind() != ErrorKind::kNotFound) return fail(std::move(after.error()));
+  SpawnHooks hooks;
+  auto runtime_state = [&](pid_t pid) {
+    oci::State s2 = st;
+    s2.pid = pid;
+    return s2.oci_json(false);
+  };
+  hooks.before_pivot = [&](pid_t pid) -> Result<void> {
+    BERTH_CHECK(run_hooks(spec.hooks.prestart, "prestart", runtime_state(pid)));
+    return run_hooks(spec.hooks.create_runtime, "createRuntime", runtime_state(pid));
+  };
+  hooks.seccomp_fd = [&](pid_t pid, int fd) -> Result<void> {
+    return send_to_seccomp_listener(*spec.linux.seccomp, runtime_state(pid), pid, fd);
+  };
+  init = BERTH_TRY(spawn(std::move(args), cg.get(), hooks));
 
   auto ps = read_proc_stat(init);
   if (!ps) return fail(make_error(ErrorKind::kInternal, "the container init exited during setup"));
@@ -248,8 +258,12 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
     BERTH_CHECK_CTX(file::write_atomic(opts.pid_file, std::to_string(init), 0644, false),
                     "--pid-file {}", opts.pid_file);
   undo.dismiss();
-  if (stage1 > 0 && stage1 != init) ::waitpid(stage1, nullptr, 0);
   return {};
+}
+
+Result<oci::Spec> ContainerHandler::saved_spec(std::string_view id) const {
+  std::string text = BERTH_TRY(file::read(path::join(store_.dir(id), "config.json")));
+  return oci::parse_spec(text);
 }
 
 Result<void> ContainerHandler::start(std::string_view id) {
@@ -260,6 +274,7 @@ Result<void> ContainerHandler::start(std::string_view id) {
     return fail(make_error(ErrorKind::kFailedPrecondition,
                            "container {:?} cannot start: it is {}, not created", id,
                            oci::status_name(status)));
+  oci::Spec spec = BERTH_TRY(saved_spec(id));
   std::string fifo = path::join(store_.dir(id), "exec.fifo");
   UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
@@ -272,6 +287,15 @@ Result<void> ContainerHandler::start(std::string_view id) {
   ::unlink(fifo.c_str());
   st.status = oci::Status::kRunning;
   BERTH_CHECK(store_.save(st));
+  if (!spec.hooks.poststart.empty()) {
+    wait_for_user_program(st.pid);
+    if (auto r = run_hooks(spec.hooks.poststart, "poststart", st.oci_json(false)); !r) {
+      // runtime.md: a failed poststart hook stops the container and destroys it.
+      lock.reset();
+      (void)remove(id, true);
+      return r;
+    }
+  }
   return {};
 }
 
@@ -320,6 +344,7 @@ Result<void> ContainerHandler::remove(std::string_view id, bool force) {
     return fail(make_error(ErrorKind::kFailedPrecondition,
                            "container {:?} is {}: stop it first, or delete --force", id,
                            oci::status_name(status)));
+  auto spec = saved_spec(id);
   auto cg = open_cgroup(st);
   if (status != oci::Status::kStopped && status != oci::Status::kCreating) {
     if (UniqueFd pfd(sys::pidfd_open(st.pid)); pfd && process_alive(st.pid, st.pid_start_time))
@@ -344,7 +369,14 @@ Result<void> ContainerHandler::remove(std::string_view id, bool force) {
   } else if (!cg) {
     log::warn("container {}: cgroup not removed: {}", id, cg.error().text());
   }
-  return store_.remove(id);
+  BERTH_CHECK(store_.remove(id));
+  // poststop hooks: after the container is gone; a failure is only a warning.
+  if (spec && !spec->hooks.poststop.empty()) {
+    st.status = oci::Status::kStopped;
+    if (auto r = run_hooks(spec->hooks.poststop, "poststop", st.oci_json(false)); !r)
+      log::warn("{}", r.error().text());
+  }
+  return {};
 }
 
 Result<int> ContainerHandler::wait(std::string_view id) {
@@ -356,6 +388,105 @@ Result<int> ContainerHandler::wait(std::string_view id) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
+}
+
+}  // namespace berth::runtime
+
+namespace berth::runtime {
+
+Result<int> ContainerHandler::exec(std::string_view id, const ExecOptions& opts) {
+  BERTH_CHECK(validate_id(id));
+  oci::State st = BERTH_TRY(store_.load(id));
+  oci::Status status = compute_status(store_, st);
+  if (status != oci::Status::kRunning && status != oci::Status::kCreated)
+    return fail(make_error(ErrorKind::kFailedPrecondition, "container {:?} is {}: cannot exec", id,
+                           oci::status_name(status)));
+  BERTH_CHECK(oci::validate_process(opts.process));
+  oci::Spec spec = BERTH_TRY(saved_spec(id));
+  UniqueFd console;
+  if (opts.process.terminal) {
+    if (opts.console_fd >= 0) {
+      console.reset(::fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
+    } else if (!opts.console_socket.empty()) {
+      console = BERTH_TRY(connect_unix(opts.console_socket));
+    } else {
+      return fail(invalid("--tty: pass --console-socket to receive the terminal"));
+    }
+  }
+  auto cg = BERTH_TRY(open_cgroup(st));
+  InitArgs args;
+  args.mode = InitArgs::Mode::kExec;
+  args.spec = &spec;
+  args.process = &opts.process;
+  args.cgroups = cg.get();
+  args.id = std::string(id);
+  args.bundle = st.bundle;
+  args.rootfs = st.rootfs;
+  args.target = st.pid;
+  args.console_fd = console.get();
+  args.preserve_fds = opts.preserve_fds;
+  SpawnHooks hooks;
+  hooks.seccomp_fd = [&](pid_t pid, int fd) -> Result<void> {
+    return send_to_seccomp_listener(*spec.linux.seccomp, st.oci_json(false), pid, fd);
+  };
+  pid_t pid = BERTH_TRY(spawn(std::move(args), cg.get(), hooks));
+  if (!opts.pid_file.empty())
+    BERTH_CHECK_CTX(file::write_atomic(opts.pid_file, std::to_string(pid), 0644, false),
+                    "--pid-file {}", opts.pid_file);
+  if (opts.detach) return pid;
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0) {
+    if (errno != EINTR) return fail(sys_error(errno, "wait for the exec'd process"));
+  }
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  return 128 + WTERMSIG(wstatus);
+}
+
+Result<void> ContainerHandler::pause(std::string_view id) {
+  BERTH_CHECK(validate_id(id));
+  UniqueFd lock = BERTH_TRY(store_.lock(id));
+  oci::State st = BERTH_TRY(store_.load(id));
+  oci::Status status = compute_status(store_, st);
+  if (status != oci::Status::kRunning && status != oci::Status::kCreated)
+    return fail(make_error(ErrorKind::kFailedPrecondition, "container {:?} is {}: cannot pause", id,
+                           oci::status_name(status)));
+  auto cg = BERTH_TRY(open_cgroup(st));
+  return cg->set_frozen(true);
+}
+
+Result<void> ContainerHandler::resume(std::string_view id) {
+  BERTH_CHECK(validate_id(id));
+  UniqueFd lock = BERTH_TRY(store_.lock(id));
+  oci::State st = BERTH_TRY(store_.load(id));
+  oci::Status status = compute_status(store_, st);
+  if (status != oci::Status::kPaused)
+    return fail(make_error(ErrorKind::kFailedPrecondition, "container {:?} is {}, not paused", id,
+                           oci::status_name(status)));
+  auto cg = BERTH_TRY(open_cgroup(st));
+  return cg->set_frozen(false);
+}
+
+Result<void> ContainerHandler::update(std::string_view id, const oci::Resources& r) {
+  BERTH_CHECK(validate_id(id));
+  UniqueFd lock = BERTH_TRY(store_.lock(id));
+  oci::State st = BERTH_TRY(store_.load(id));
+  if (compute_status(store_, st) == oci::Status::kStopped)
+    return fail(make_error(ErrorKind::kFailedPrecondition, "container {:?} is stopped", id));
+  auto cg = BERTH_TRY(open_cgroup(st));
+  oci::Resources res = r;
+  if (!res.devices.empty()) {
+    oci::Spec spec = BERTH_TRY(saved_spec(id));
+    spec.linux.resources = res;
+    res.devices = device_rules(spec);
+  }
+  return cg->apply(res);
+}
+
+Result<std::vector<pid_t>> ContainerHandler::pids(std::string_view id) {
+  BERTH_CHECK(validate_id(id));
+  oci::State st = BERTH_TRY(store_.load(id));
+  auto cg = BERTH_TRY(open_cgroup(st));
+  return cg->pids();
 }
 
 }  // namespace berth::runtime

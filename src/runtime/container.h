@@ -17,10 +17,18 @@ class ContainerHandler : public Handler {
   Result<void> kill(std::string_view id, int signal, bool all) override;
   Result<void> remove(std::string_view id, bool force) override;
   Result<int> wait(std::string_view id) override;
+  Result<int> exec(std::string_view id, const ExecOptions& opts) override;
+  Result<void> pause(std::string_view id) override;
+  Result<void> resume(std::string_view id) override;
+  Result<void> update(std::string_view id, const oci::Resources& r) override;
+  Result<std::vector<pid_t>> pids(std::string_view id) override;
 
   const Store& store() const { return store_; }
 
  private:
+  // The config.json saved at create (changes to the bundle's later do not count).
+  Result<oci::Spec> saved_spec(std::string_view id) const;
+
   Store store_;
 };
 

@@ -20,11 +20,14 @@ struct CreateOptions {
   bool no_new_keyring = false;
   int preserve_fds = 0;  // fds 3 .. 3+N-1 pass to the container
   bool systemd_cgroup = false;
+  int console_fd = -1;      // instead of console_socket: an already connected socket
+  std::string config_json;  // the text the spec was parsed from (saved with the state)
 };
 
 struct ExecOptions {
   oci::Process process;
   std::string console_socket;
+  int console_fd = -1;  // instead of console_socket: an already connected socket
   std::string pid_file;
   bool detach = false;
   int preserve_fds = 0;
@@ -43,6 +46,17 @@ class Handler {
   // Waits for the container's init (which must be this process's child) and returns its
   // wait status as an exit code (128+signal when killed).
   virtual Result<int> wait(std::string_view id) = 0;
+
+  // Verbs a handler may not support (the defaults say so).
+  // exec: runs opts.process in the container. Returns its exit code; with opts.detach, its
+  // pid (host pid namespace) as soon as it runs (it is this process's child, so a caller
+  // that relays a terminal can wait for it itself).
+  virtual Result<int> exec(std::string_view id, const ExecOptions& opts);
+  virtual Result<void> pause(std::string_view id);
+  virtual Result<void> resume(std::string_view id);
+  virtual Result<void> update(std::string_view id, const oci::Resources& r);
+  // The pids of every process of the container (host pid namespace).
+  virtual Result<std::vector<pid_t>> pids(std::string_view id);
 };
 
 }  // namespace berth::runtime

@@ -8,9 +8,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
+
+#include "oci/state.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
 #include "runtime/namespaces.h"
 #include "runtime/process.h"
+#include "runtime/process_attrs.h"
 #include "runtime/rootfs.h"
+#include "runtime/seccomp.h"
 #include "runtime/sync.h"
 #include "sys/syscalls.h"
 
@@ -28,20 +35,88 @@ namespace {
     if (!init_r_) die(a, init_r_.error()); \
   } while (0)
 
-// Ends with the container process blocked in the exec helper until `start`.
+// process.* attributes that apply to the process itself.
+Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
+  if (a.spec->linux.personality) BERTH_CHECK(set_personality(*a.spec->linux.personality));
+  if (p.io_priority) BERTH_CHECK(set_io_priority(*p.io_priority));
+  if (p.scheduler) BERTH_CHECK(set_scheduler(*p.scheduler));
+  if (p.exec_cpu_affinity)
+    BERTH_CHECK(set_cpu_affinity(p.exec_cpu_affinity->final_, "process.execCPUAffinity.final"));
+  return {};
+}
+
+// Identity, privileges, seccomp, and the exec through the helper. fifo: create's exec fifo
+// (the helper waits on it for `start`), or empty (exec, or startContainer hooks already ran).
+// ready_sent: the parent already had kReady (and may have closed its end).
+[[noreturn]] void finish_and_exec(const InitArgs& a, const oci::Process& p, UniqueFd fifo,
+                                  bool ready_sent = false) {
+  const oci::Seccomp* sc = a.spec->linux.seccomp ? &*a.spec->linux.seccomp : nullptr;
+  // With no_new_privs the helper loads the filter right before the user's exec; without it
+  // the kernel wants CAP_SYS_ADMIN, so the filter goes in now, while we still have it.
+  bool load_now = sc && (!p.no_new_privileges || seccomp_uses_notify(*sc));
+  SeccompBpf bpf;
+  if (sc && !load_now) {
+    auto c = compile_seccomp(*sc);
+    if (!c) die(a, c.error());
+    bpf = std::move(*c);
+  }
+  if (p.capabilities) INIT_CHECK(a, drop_bounding_set(*p.capabilities));
+  INIT_CHECK(a, apply_process_attrs(a, p));
+  if (load_now) {
+    auto notify = load_seccomp(*sc);
+    if (!notify) die(a, notify.error());
+    if (*notify) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kSeccompFd, 0, {}, notify->get()));
+  }
+  INIT_CHECK(a, switch_user(p.user));
+  if (p.capabilities) INIT_CHECK(a, set_capabilities(*p.capabilities));
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    die(a, sys_error(errno, "process.noNewPrivileges"));
+  if (::chdir(p.cwd.c_str()) != 0) die(a, sys_error(errno, "process.cwd: chdir {}", p.cwd));
+  // Never leave a cwd outside the container (the CVE-2024-21626 class).
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+    die(a, make_error(ErrorKind::kInternal, "process.cwd: {} is not inside the container", p.cwd));
+
+  std::vector<std::string> env = final_env(p);
+  auto exe = find_executable(p.args[0], env);
+  if (!exe) die(a, exe.error());
+
+  // Only stdio and the preserved fds pass; everything else is closed by the exec.
+  unsigned first_free = 3 + static_cast<unsigned>(a.preserve_fds);
+  if (sys::close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    die(a, sys_error(errno, "close_range"));
+  auto pass = [&](const UniqueFd& fd) {
+    if (!fd) return -1;
+    int n = ::fcntl(fd.get(), F_DUPFD, static_cast<int>(first_free));
+    if (n < 0) die(a, sys_error(errno, "dup fd for the exec helper"));
+    return n;
+  };
+  int fifo_fd = pass(fifo);
+  int bpf_fd = pass(bpf.fd);
+  if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  auto r = exec_via_helper(fifo_fd, bpf_fd, bpf.flags, *exe, p.args, env);
+  if (ready_sent) {
+    dprintf(2, "berth-runtime: %s\n", r.error().text().c_str());
+    _exit(127);
+  }
+  die(a, r.error());
+}
+
+// create: the container's first process. Ends blocked in the exec helper until `start`.
 [[noreturn]] void init_main(const InitArgs& a, UniqueFd fifo) {
   const oci::Spec& s = *a.spec;
-  const oci::Process& p = *s.process;
+  const oci::Process& p = *a.process;
   // getppid() is 0 in a new pid namespace; a parent that died before this point shows
   // up as a failed send on the sync socket instead.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-  // 1. Process settings that need the host's /proc or privileges we will drop.
+  // 1. Settings that need the host's /proc or privileges we will drop.
   if (p.oom_score_adj) INIT_CHECK(a, set_oom_score_adj(*p.oom_score_adj));
   INIT_CHECK(a, set_rlimits(p.rlimits));
 
-  // 2. Root file system.
+  // 2. Root file system, with the hooks that run before pivot_root.
   RootfsContext ctx;
   ctx.spec = a.spec;
   ctx.bundle = a.bundle;
@@ -62,8 +137,12 @@ namespace {
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kBeforePivot));
     INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kContinue));
   }
+  if (!s.hooks.create_container.empty())
+    INIT_CHECK(a, run_hooks(s.hooks.create_container, "createContainer",
+                            container_state_json(a, "creating", getpid())));
   INIT_CHECK(a, enter_rootfs(ctx, rootfd->get()));
   rootfd->reset();
+  if (p.terminal) INIT_CHECK(a, setup_console(a.console_fd, p.console_size));
   INIT_CHECK(a, finish_rootfs(ctx));
 
   // 3. Names.
@@ -72,58 +151,107 @@ namespace {
   if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) != 0)
     die(a, sys_error(errno, "domainname {:?}", s.domainname));
 
-  // 4. Identity and privileges.
-  if (p.capabilities) INIT_CHECK(a, drop_bounding_set(*p.capabilities));
-  INIT_CHECK(a, switch_user(p.user));
-  if (p.capabilities) INIT_CHECK(a, set_capabilities(*p.capabilities));
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    die(a, sys_error(errno, "process.noNewPrivileges"));
-  if (::chdir(p.cwd.c_str()) != 0) die(a, sys_error(errno, "process.cwd: chdir {}", p.cwd));
-  // Never leave a cwd outside the container (the CVE-2024-21626 class).
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-    die(a, make_error(ErrorKind::kInternal, "process.cwd: {} is not inside the container", p.cwd));
-
-  // 5. The program.
-  std::vector<std::string> env = final_env(p);
-  auto exe = find_executable(p.args[0], env);
-  if (!exe) die(a, exe.error());
-
-  // 6. Only stdio and the preserved fds pass; everything else is closed by the exec.
-  unsigned first_free = 3 + static_cast<unsigned>(a.preserve_fds);
-  if (sys::close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    die(a, sys_error(errno, "close_range"));
-  int fifo_fd = ::fcntl(fifo.get(), F_DUPFD, static_cast<int>(first_free));
-  if (fifo_fd < 0) die(a, sys_error(errno, "dup exec fifo"));
-
-  INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
-  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  auto r = exec_via_helper(fifo_fd, -1, 0, *exe, p.args, env);
-  die(a, r.error());
+  // 4. startContainer hooks run inside the container after `start` and before the user's
+  // program: then this process waits for `start` itself instead of the helper.
+  if (!s.hooks.start_container.empty()) {
+    INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    char b;
+    ssize_t n;
+    do {
+      n = ::read(fifo.get(), &b, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(125);
+    fifo.reset();
+    auto r = run_hooks(s.hooks.start_container, "startContainer",
+                       container_state_json(a, "running", getpid()));
+    if (!r) {
+      dprintf(2, "berth-runtime: %s\n", r.error().text().c_str());
+      _exit(125);
+    }
+    finish_and_exec(a, p, UniqueFd(), true);
+  }
+  finish_and_exec(a, p, std::move(fifo));
 }
 
-pid_t fork_init(const InitArgs& a) {
-  // CLONE_PARENT: the init becomes berth-runtime's child (so `run` can wait for it), not
-  // stage 1's.
+// exec: a new process in a running container (stage 1 joined its namespaces).
+[[noreturn]] void exec_main(const InitArgs& a) {
+  const oci::Process& p = *a.process;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (p.oom_score_adj) INIT_CHECK(a, set_oom_score_adj(*p.oom_score_adj));
+  INIT_CHECK(a, set_rlimits(p.rlimits));
+  if (p.terminal) INIT_CHECK(a, setup_console(a.console_fd, p.console_size));
+  finish_and_exec(a, p, UniqueFd());
+}
+
+pid_t fork_child() {
+  // CLONE_PARENT: the child becomes berth-runtime's (so it can wait for it), not stage 1's.
   struct clone_args ca {};
   ca.flags = CLONE_PARENT;
   ca.exit_signal = 0;
   pid_t pid = sys::clone3(&ca);
-  if (pid < 0 && errno == ENOSYS) {
+  if (pid < 0 && errno == ENOSYS)
     pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, 0));
-  }
-  (void)a;
   return pid;
+}
+
+// exec: join every namespace the container's init is in, the user namespace first. All
+// are opened before the first setns (after joining the mount namespace, /proc is the
+// container's).
+Result<void> join_container_namespaces(const InitArgs& a) {
+  std::vector<std::pair<oci::NsType, UniqueFd>> fds;
+  for (const auto& ns : a.spec->linux.namespaces) {
+    std::string p = fmt::format("/proc/{}/ns/{}", a.target, oci::ns_proc_name(ns.type));
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error(errno, "open {}", p));
+    fds.emplace_back(ns.type, std::move(fd));
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& [type, fd] : fds) {
+      if ((pass == 0) != (type == oci::NsType::kUser)) continue;
+      if (::setns(fd.get(), oci::ns_clone_flag(type)) != 0)
+        return fail(sys_error(errno, "join the container's {} namespace", oci::ns_type_name(type)));
+    }
+  }
+  return {};
 }
 
 }  // namespace
 
+std::string container_state_json(const InitArgs& a, std::string_view status, pid_t pid) {
+  oci::State st;
+  st.id = a.id;
+  st.pid = pid;
+  st.bundle = a.bundle;
+  st.annotations = a.spec->annotations;
+  st.rootfs = a.rootfs;
+  st.status = status == "running"   ? oci::Status::kRunning
+              : status == "created" ? oci::Status::kCreated
+                                    : oci::Status::kCreating;
+  return st.oci_json(false);
+}
+
 void stage1_main(const InitArgs& a) {
   const oci::Linux& l = a.spec->linux;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (getppid() != a.parent) _exit(1);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
+  if (a.process->exec_cpu_affinity)
+    INIT_CHECK(a, set_cpu_affinity(a.process->exec_cpu_affinity->initial,
+                                   "process.execCPUAffinity.initial"));
+  if (a.mode == InitArgs::Mode::kExec) {
+    INIT_CHECK(a, join_container_namespaces(a));
+    if (needs_fork(l)) {
+      pid_t pid = fork_child();
+      if (pid < 0) die(a, sys_error(errno, "fork"));
+      if (pid == 0) exec_main(a);
+      INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, pid));
+      _exit(0);
+    }
+    INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, getpid()));
+    exec_main(a);
+  }
   // Opened before any namespace changes: the state dir may not be reachable from a user
   // namespace.
   UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
@@ -140,7 +268,7 @@ void stage1_main(const InitArgs& a) {
   }
   if (flags & CLONE_NEWTIME) INIT_CHECK(a, write_time_offsets(l));
   if (needs_fork(l)) {
-    pid_t pid = fork_init(a);
+    pid_t pid = fork_child();
     if (pid < 0) die(a, sys_error(errno, "fork the container init"));
     if (pid == 0) init_main(a, std::move(fifo));
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, pid));

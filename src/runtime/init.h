@@ -1,5 +1,6 @@
-// The child side of `create`: stage 1 (namespaces) and the container init (rootfs, process),
-// each step one call, in the order the kernel needs. See sync.h for the handshake.
+// The child side of `create` and `exec`: stage 1 (namespaces) and the process that ends up
+// running the user's program, each step one call, in the order the kernel needs. See sync.h
+// for the handshake with berth-runtime.
 #pragma once
 
 #include <sys/types.h>
@@ -14,21 +15,28 @@
 namespace berth::runtime {
 
 struct InitArgs {
+  enum class Mode { kCreate, kExec };
+  Mode mode = Mode::kCreate;
   const oci::Spec* spec = nullptr;
+  const oci::Process* process = nullptr;  // what to run (spec->process for create)
   const std::vector<PlannedMount>* plan = nullptr;
   const cgroup::Manager* cgroups = nullptr;
+  std::string id;
   std::string bundle;
   std::string rootfs;
-  std::string fifo_path;  // exec.fifo in the state dir
-  std::string console_socket;
+  std::string fifo_path;  // create: exec.fifo in the state dir
+  pid_t target = 0;       // exec: the container's init, whose namespaces are joined
   int sync_fd = -1;
+  int console_fd = -1;  // connected console socket (process.terminal), or -1
   int preserve_fds = 0;
   bool no_pivot = false;
   bool hooks_before_pivot = false;  // stop at kBeforePivot for the parent's hooks
-  pid_t parent = 0;
 };
 
 // Runs in the first child; never returns.
 [[noreturn]] void stage1_main(const InitArgs& a);
+
+// The state JSON that hooks run inside the container read (pid as the container sees it).
+std::string container_state_json(const InitArgs& a, std::string_view status, pid_t pid);
 
 }  // namespace berth::runtime

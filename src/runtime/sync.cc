@@ -18,14 +18,28 @@ constexpr size_t kMaxText = 8192;
 
 }  // namespace
 
-Result<void> send(int fd, Type type, int64_t value, std::string_view text) {
+Result<void> send(int fd, Type type, int64_t value, std::string_view text, int pass_fd) {
   if (text.size() > kMaxText) text = text.substr(0, kMaxText);
   char buf[sizeof(Header) + kMaxText];
   Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(text.size()), value};
   std::memcpy(buf, &h, sizeof h);
   std::memcpy(buf + sizeof h, text.data(), text.size());
+  iovec iov{buf, sizeof h + text.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  if (pass_fd >= 0) {
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof pass_fd);
+  }
   while (true) {
-    ssize_t n = ::send(fd, buf, sizeof h + text.size(), MSG_NOSIGNAL);
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n >= 0) return {};
     if (errno != EINTR) return fail(sys_error(errno, "sync send"));
   }
@@ -33,10 +47,26 @@ Result<void> send(int fd, Type type, int64_t value, std::string_view text) {
 
 Result<Message> recv(int fd) {
   char buf[sizeof(Header) + kMaxText];
+  iovec iov{buf, sizeof buf};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
   ssize_t n;
   do {
-    n = ::recv(fd, buf, sizeof buf, 0);
+    n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
+  UniqueFd passed;
+  if (n > 0) {
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int pfd;
+      std::memcpy(&pfd, CMSG_DATA(c), sizeof pfd);
+      passed.reset(pfd);
+    }
+  }
   if (n < 0) return fail(sys_error(errno, "sync receive"));
   if (n == 0) return fail(Error(ErrorKind::kNotFound, "the container process exited"));
   if (static_cast<size_t>(n) < sizeof(Header))
@@ -45,7 +75,8 @@ Result<Message> recv(int fd) {
   std::memcpy(&h, buf, sizeof h);
   if (sizeof h + h.text_len > static_cast<size_t>(n))
     return fail(Error(ErrorKind::kInternal, "sync: bad message length"));
-  return Message{static_cast<Type>(h.type), h.value, std::string(buf + sizeof h, h.text_len)};
+  return Message{static_cast<Type>(h.type), h.value, std::string(buf + sizeof h, h.text_len),
+                 std::move(passed)};
 }
 
 Result<Message> expect(int fd, Type type) {

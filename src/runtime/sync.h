@@ -9,6 +9,7 @@
 //   stage1 -> parent  kInitPid        value=pid of init (in the parent's pid namespace)
 //   init   -> parent  kBeforePivot    mounts are done; run createRuntime hooks
 //   parent -> init    kContinue
+//   init   -> parent  kSeccompFd      carries the seccomp notify fd (SCM_RIGHTS) for the listener
 //   init   -> parent  kReady          about to exec the helper that waits for `start`
 //   any    -> either  kError          value=errno, text=message: setup failed
 //
@@ -22,6 +23,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace berth::runtime::sync {
 
@@ -34,15 +36,19 @@ enum class Type : uint32_t {
   kContinue,
   kReady,
   kError,
+  kSeccompFd,
 };
 
 struct Message {
   Type type;
   int64_t value = 0;
   std::string text;
+  UniqueFd fd;  // a passed fd (kSeccompFd)
 };
 
-Result<void> send(int fd, Type type, int64_t value = 0, std::string_view text = {});
+// pass_fd >= 0 is sent along with the message (SCM_RIGHTS).
+Result<void> send(int fd, Type type, int64_t value = 0, std::string_view text = {},
+                  int pass_fd = -1);
 // Reads one message; not_found (kind) at end of file, when the peer closed its end.
 Result<Message> recv(int fd);
 // Reads one message and checks its type; a kError from the peer becomes this call's error.

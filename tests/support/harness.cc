@@ -65,17 +65,30 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input, in
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   time_t deadline = time(nullptr) + timeout_s;
   int open_fds = 2;
-  bool killed = false;
+  bool killed = false, child_done = false;
+  int status = 0;
+  // Reaps orphans (detached containers re-parented to this subreaper) while waiting: a
+  // zombie in a container's cgroup would keep `delete` from removing it.
+  auto reap = [&] {
+    int st;
+    pid_t w;
+    while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (w == pid) {
+        status = st;
+        child_done = true;
+      }
+    }
+  };
   while (open_fds > 0) {
-    int left = static_cast<int>(deadline - time(nullptr));
-    if (left <= 0 && !killed) {
+    reap();
+    if (time(nullptr) >= deadline && !killed) {
       kill(pid, SIGKILL);
       killed = true;
     }
-    int n = poll(fds, 2, killed ? 1000 : left * 1000);
+    int n = poll(fds, 2, 50);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      if (killed) break;
+      if (killed && time(nullptr) > deadline + 2) break;
       continue;
     }
     for (int i = 0; i < 2; ++i) {
@@ -93,8 +106,10 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input, in
   }
   for (auto& f : fds)
     if (f.fd >= 0) close(f.fd);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  while (!child_done) {
+    pid_t w = waitpid(pid, &status, 0);
+    if (w == pid || (w < 0 && errno != EINTR)) break;
+  }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (killed) r.err += "\n[test harness: killed after timeout]";
   return r;

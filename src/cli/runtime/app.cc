@@ -75,6 +75,8 @@ int run_runtime_cli(int argc, char** argv) {
   add_lifecycle_verbs(app, ctx);
   add_state_verbs(app, ctx);
   add_spec_verbs(app, ctx);
+  add_exec_verb(app, ctx);
+  add_control_verbs(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -41,6 +41,8 @@ void on_run(CLI::App* sub, VerbAction action);
 void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx);  // create start run delete kill
 void add_state_verbs(CLI::App& app, RuntimeContext& ctx);      // state list
 void add_spec_verbs(CLI::App& app, RuntimeContext& ctx);       // spec features
+void add_exec_verb(CLI::App& app, RuntimeContext& ctx);        // exec
+void add_control_verbs(CLI::App& app, RuntimeContext& ctx);    // pause resume ps update
 
 // Parses a signal name ("KILL", "SIGKILL", "9").
 Result<int> parse_signal(std::string_view s);

@@ -1,10 +1,12 @@
 // create, start, run, delete, kill.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/runtime/app.h"
 #include "runtime/bundle.h"
+#include "runtime/console.h"
 #include "sys/syscalls.h"
 
 namespace berth::cli {
@@ -35,9 +37,10 @@ void add_create_flags(CLI::App* sub, CreateFlags& f) {
 }
 
 Result<runtime::CreateOptions> options(const RuntimeContext& ctx, const CreateFlags& f,
-                                       const std::string& dir) {
+                                       const runtime::Bundle& b) {
   runtime::CreateOptions o;
-  o.bundle = dir;
+  o.bundle = b.dir;
+  o.config_json = b.config_text;
   o.pid_file = f.pid_file;
   if (!o.pid_file.empty() && o.pid_file.front() != '/') {
     char cwd[4096];
@@ -72,7 +75,7 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
     on_run(sub, [&ctx, f, id]() -> Result<int> {
       runtime::Bundle b = BERTH_TRY(runtime::load_bundle(f->bundle));
       auto h = BERTH_TRY(ctx.handler_for_spec(b.spec));
-      runtime::CreateOptions o = BERTH_TRY(options(ctx, *f, b.dir));
+      runtime::CreateOptions o = BERTH_TRY(options(ctx, *f, b));
       BERTH_CHECK(h->create(*id, b.spec, o));
       return 0;
     });
@@ -106,8 +109,30 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
     on_run(sub, [&ctx, f, id, detach, keep]() -> Result<int> {
       runtime::Bundle b = BERTH_TRY(runtime::load_bundle(f->bundle));
       auto h = BERTH_TRY(ctx.handler_for_spec(b.spec));
-      runtime::CreateOptions o = BERTH_TRY(options(ctx, *f, b.dir));
+      runtime::CreateOptions o = BERTH_TRY(options(ctx, *f, b));
+      // A terminal in the foreground without a console socket: this process relays it.
+      UniqueFd mine, theirs;
+      bool relay = b.spec.process && b.spec.process->terminal && o.console_socket.empty();
+      if (relay) {
+        if (*detach) return fail(invalid("process.terminal with --detach needs --console-socket"));
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+          return fail(sys_error(errno, "socketpair"));
+        mine.reset(sv[0]);
+        theirs.reset(sv[1]);
+        o.console_fd = theirs.get();
+      }
       BERTH_CHECK(h->create(*id, b.spec, o));
+      UniqueFd master;
+      if (relay) {
+        theirs.reset();
+        auto m = runtime::recv_fd(mine.get());
+        if (!m) {
+          (void)h->remove(*id, true);
+          return fail(std::move(m.error()));
+        }
+        master = std::move(*m);
+      }
       if (auto r = h->start(*id); !r) {
         (void)h->remove(*id, true);
         return fail(std::move(r.error()));
@@ -117,8 +142,9 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
       g_forward_pidfd = sys::pidfd_open(st.pid);
       struct sigaction sa {};
       sa.sa_handler = forward_signal;
-      for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+      for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
         ::sigaction(s, &sa, nullptr);
+      if (master) runtime::relay_console(master.get());
       Result<int> code = h->wait(*id);
       if (!*keep) (void)h->remove(*id, true);
       return code;
