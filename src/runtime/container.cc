@@ -337,7 +337,11 @@ Result<void> ContainerHandler::kill(std::string_view id, int signal, bool all) {
 
 Result<void> ContainerHandler::remove(std::string_view id, bool force) {
   BERTH_CHECK(validate_id(id));
-  UniqueFd lock = BERTH_TRY(store_.lock(id));
+  auto locked = store_.lock(id);
+  // As runc: --force on a container that is already gone is not an error (shims clean up
+  // twice).
+  if (!locked && force && locked.error().kind() == ErrorKind::kNotFound) return {};
+  UniqueFd lock = BERTH_TRY(std::move(locked));
   oci::State st = BERTH_TRY(store_.load(id));
   oci::Status status = compute_status(store_, st);
   if ((status == oci::Status::kRunning || status == oci::Status::kPaused) && !force)
