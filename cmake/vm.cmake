@@ -1,0 +1,24 @@
+# VM isolation (issue 7): the guest agent and the berth_vm library.
+
+# berth-agent: /init of the guest's initramfs. Static and never sanitized (it runs as pid 1
+# in the guest), so it is compiled from its own sources plus the base helpers it uses rather
+# than linked against the (maybe sanitized) berth library.
+file(GLOB BERTH_AGENT_SOURCES CONFIGURE_DEPENDS src/vm/agent/*.cc)
+add_executable(berth-agent cmd/berth-agent/main.cc ${BERTH_AGENT_SOURCES}
+  src/vm/protocol.cc src/base/error.cc src/base/file.cc src/base/log.cc src/base/path.cc
+  src/base/strings.cc)
+target_include_directories(berth-agent PRIVATE src)
+target_compile_options(berth-agent PRIVATE -Os -fno-sanitize=all)
+target_link_options(berth-agent PRIVATE -static -fno-sanitize=all -Wl,--gc-sections -s)
+set_target_properties(berth-agent PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/agent)
+
+# berth_vm: the VM handler, linked into berth-runtime (statically) and berth. It embeds the
+# agent binary (src/vm/agent_blob.S).
+file(GLOB BERTH_VM_SOURCES CONFIGURE_DEPENDS src/vm/*.cc)
+add_library(berth_vm STATIC ${BERTH_VM_SOURCES} src/vm/agent_blob.S)
+set(BERTH_AGENT_BIN ${CMAKE_BINARY_DIR}/agent/berth-agent)
+set_source_files_properties(src/vm/agent_blob.S PROPERTIES
+  OBJECT_DEPENDS ${BERTH_AGENT_BIN}
+  COMPILE_DEFINITIONS "BERTH_AGENT_PATH=\"${BERTH_AGENT_BIN}\"")
+add_dependencies(berth_vm berth-agent)
+target_link_libraries(berth_vm PUBLIC berth)

@@ -1,0 +1,51 @@
+#include "vm/initramfs.h"
+
+#include "base/file.h"
+#include "base/path.h"
+#include "vm/cpio.h"
+#include "vm/sha256.h"
+
+extern "C" const char berth_agent_start[];
+extern "C" const char berth_agent_end[];
+
+namespace berth::vm {
+
+std::string_view agent_binary() {
+  return std::string_view(berth_agent_start,
+                          static_cast<size_t>(berth_agent_end - berth_agent_start));
+}
+
+std::string build_initramfs(std::string_view agent,
+                            const std::vector<std::pair<std::string, std::string>>& modules) {
+  CpioWriter w;
+  w.dir("dev");
+  w.char_device("dev/console", 5, 1);
+  w.dir("lib");
+  w.dir("lib/modules");
+  for (const auto& [name, content] : modules) w.file("lib/modules/" + name + ".ko", content);
+  w.file("init", agent, 0755);
+  return w.finish();
+}
+
+Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir) {
+  std::string_view agent = agent_binary();
+  Sha256 h;
+  h.update(agent);
+  h.update(k.dir);
+  h.update(k.modules_dep);
+  std::string out = path::join(cache_dir, "initramfs-" + h.hex().substr(0, 24) + ".cpio");
+  if (file::exists(out)) return out;
+
+  std::vector<std::pair<std::string, std::string>> modules;
+  for (const auto& [name, info] : parse_modules_dep(k.modules_dep)) {
+    std::string p = path::join(path::join(k.dir, "modules"), info.path);
+    std::string content = BERTH_TRY(file::read(p));
+    modules.emplace_back(name, std::move(content));
+  }
+  BERTH_CHECK(file::mkdir_all(cache_dir, 0700));
+  BERTH_CHECK_CTX(file::write_atomic(out, build_initramfs(agent, modules), 0600, false),
+                  "write the initramfs");
+  return out;
+}
+
+}  // namespace berth::vm

@@ -1,0 +1,25 @@
+// The guest's initramfs: the agent as /init, the kernel's modules the agent may load (as
+// /lib/modules/<name>.ko) and /dev/console. Built once per kernel and agent, cached.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "vm/kernel.h"
+
+namespace berth::vm {
+
+// The embedded agent binary.
+std::string_view agent_binary();
+
+// Pure: the cpio archive of the agent and the modules ((name, content) pairs).
+std::string build_initramfs(std::string_view agent,
+                            const std::vector<std::pair<std::string, std::string>>& modules);
+
+// The cached initramfs for this kernel (made under cache_dir when missing); its path.
+Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir);
+
+}  // namespace berth::vm

@@ -1,0 +1,22 @@
+#include "vm/kernel_cmdline.h"
+
+#include <fmt/format.h>
+
+#include "base/strings.h"
+
+namespace berth::vm {
+
+std::string kernel_cmdline(const CmdlineOptions& o) {
+  std::vector<std::string> args = {
+      "console=ttyS0",  // the serial port, written to console.log: diagnostics only
+      o.verbose ? "loglevel=7" : "quiet",
+      "panic=-1",           // reboot at once on a panic; QEMU runs with -no-reboot and exits
+      "cryptomgr.notests",  // the crypto self tests cost ~0.3 s under TCG
+      "8250.nr_uarts=1",
+  };
+  if (o.tsc_khz > 0) args.push_back(fmt::format("tsc_early_khz={}", o.tsc_khz));
+  if (!o.modules.empty()) args.push_back("berth.modules=" + join(o.modules, ","));
+  return join(args, " ");
+}
+
+}  // namespace berth::vm

@@ -1,0 +1,99 @@
+#include "vm/vm_fixture.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "vm/kernel.h"
+
+namespace berth::test {
+
+std::string VmTest::kernel_error_;
+
+void VmTest::SetUpTestSuite() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  // The kernel scripts/vm-kernel.sh installed; caches (rootfs images, initramfs) go to a
+  // temp dir of this test process.
+  auto k = vm::find_kernel(vm::default_vm_dir());
+  if (!k) {
+    kernel_error_ = k.error().text();
+    return;
+  }
+  setenv("BERTH_VM_KERNEL", k->dir.c_str(), 1);
+  static TempDir vm_dir("berth-test-vmdir");
+  setenv("BERTH_VM_DIR", vm_dir.path().c_str(), 1);
+}
+
+void VmTest::SetUp() {
+  ASSERT_TRUE(kernel_error_.empty())
+      << kernel_error_ << "\n(the VM tests need scripts/vm-kernel.sh to have run)";
+}
+
+void VmTest::TearDown() {
+  RuntimeTest::TearDown();
+  // Monitors carry the runtime root in their command line, QEMU its state paths and
+  // virtiofsd the test's shared directories.
+  std::vector<std::string> left = vm_processes(rt.root());
+  for (const auto& p : vm_processes("/tmp/berth-test", 0)) left.push_back(p);
+  EXPECT_TRUE(left.empty()) << "VM processes left behind:\n"
+                            << [&] {
+                                 std::string s;
+                                 for (const auto& l : left) s += l + "\n";
+                                 return s;
+                               }();
+}
+
+Bundle VmTest::vm_bundle(const std::vector<std::string>& args) {
+  Bundle b;
+  b.set_args(args);
+  b.config()["annotations"]["run.oci.berth.isolation"] = "vm";
+  return b;
+}
+
+std::vector<std::string> VmTest::vm_processes(const std::string& needle, int wait_ms) {
+  std::vector<std::string> found;
+  for (int waited = 0;; waited += 50) {
+    found.clear();
+    reap_orphans();
+    DIR* d = opendir("/proc");
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      if (atoi(e->d_name) == getpid()) continue;
+      std::string cmd = read_file(std::string("/proc/") + e->d_name + "/cmdline");
+      for (char& c : cmd)
+        if (c == '\0') c = ' ';
+      bool vm = cmd.find("qemu-system") != std::string::npos ||
+                cmd.find("virtiofsd") != std::string::npos ||
+                cmd.find("berth-runtime") != std::string::npos;
+      if (vm && cmd.find(needle) != std::string::npos)
+        found.push_back(std::string(e->d_name) + ": " + cmd);
+    }
+    closedir(d);
+    if (found.empty() || waited >= wait_ms) return found;
+    timespec ts{0, 50 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+std::string VmTest::wait_status(const std::string& id, const std::string& want, int timeout_ms) {
+  std::string s;
+  for (int waited = 0; waited <= timeout_ms; waited += 100) {
+    s = state_status(id);
+    if (s == want) return s;
+    timespec ts{0, 100 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  return s;
+}
+
+CmdResult VmTest::run_with_input(Bundle& b, const std::string& input, int timeout_s) {
+  b.write();
+  return rt({"run", "--bundle", b.dir(), rt.new_id()}, input, timeout_s);
+}
+
+}  // namespace berth::test
