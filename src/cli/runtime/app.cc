@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "vm/vm_handler.h"
 
 namespace berth::cli {
 namespace {
@@ -20,11 +21,16 @@ void on_run(CLI::App* sub, VerbAction action) {
   sub->callback([a] { chosen = a; });
 }
 
-Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for(std::string_view) const {
+Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for(std::string_view id) const {
+  // The handler recorded at create owns the container (VM isolation: issue 7).
+  if (auto st = store().load(id); st && vm::is_vm_state(*st))
+    return std::unique_ptr<runtime::Handler>(new vm::VmHandler(store()));
   return std::unique_ptr<runtime::Handler>(new runtime::ContainerHandler(store()));
 }
 
-Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for_spec(const oci::Spec&) const {
+Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for_spec(
+    const oci::Spec& spec) const {
+  if (vm::wants_vm(spec)) return std::unique_ptr<runtime::Handler>(new vm::VmHandler(store()));
   return std::unique_ptr<runtime::Handler>(new runtime::ContainerHandler(store()));
 }
 
