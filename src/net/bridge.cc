@@ -1,0 +1,67 @@
+// A network's Linux bridge, made on first use.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "base/strings.h"
+#include "net/detail.h"
+#include "net/netlink.h"
+
+namespace berth::net::detail {
+
+Result<void> write_sysctl(const std::string& path, std::string_view value) {
+  auto cur = file::read(path);
+  if (cur && trim(*cur) == value) return {};
+  return file::write(path, value);
+}
+
+Result<void> ensure_bridge(const Config& c, const NetworkRecord& n) {
+  Netlink nl = BERTH_TRY(Netlink::open());
+  std::string alias = bridge_alias(c, n.id);
+  auto link = nl.link(n.bridge);
+  if (!link && link.error().kind() == ErrorKind::kNotFound) {
+    auto made = nl.create_bridge(n.bridge, alias);
+    if (!made && made.error().kind() != ErrorKind::kAlreadyExists)  // another process won
+      return fail(std::move(made.error()));
+    link = nl.link(n.bridge);
+  }
+  if (!link) return fail(std::move(link.error()));
+  if (link->alias != alias || link->kind != "bridge")
+    return fail(make_error(ErrorKind::kAlreadyExists,
+                           "interface {} exists and is not this network's bridge", n.bridge));
+  auto addr = nl.add_address(link->index, n.gateway, n.subnet.prefix);
+  if (!addr && addr.error().kind() != ErrorKind::kAlreadyExists)
+    return fail(std::move(addr.error()));
+  // Published ports reached from 127.0.0.1 are routed out of the bridge with that source.
+  BERTH_CHECK(
+      write_sysctl(fmt::format("/proc/sys/net/ipv4/conf/{}/route_localnet", n.bridge), "1"));
+  if (!link->up) BERTH_CHECK(nl.set_up(link->index));
+  return {};
+}
+
+Result<void> remove_bridge(const Config& c, const NetworkRecord& n) {
+  Netlink nl = BERTH_TRY(Netlink::open());
+  auto link = nl.link(n.bridge);
+  if (!link) {
+    if (link.error().kind() == ErrorKind::kNotFound) return {};
+    return fail(std::move(link.error()));
+  }
+  if (link->alias != bridge_alias(c, n.id)) return {};  // not ours
+  auto r = nl.delete_link(link->index);
+  if (!r && r.error().kind() != ErrorKind::kNotFound) return r;
+  return {};
+}
+
+Result<void> delete_link(const std::string& name) {
+  Netlink nl = BERTH_TRY(Netlink::open());
+  auto link = nl.link(name);
+  if (!link) {
+    if (link.error().kind() == ErrorKind::kNotFound) return {};
+    return fail(std::move(link.error()));
+  }
+  auto r = nl.delete_link(link->index);
+  if (!r && r.error().kind() != ErrorKind::kNotFound) return r;
+  return {};
+}
+
+}  // namespace berth::net::detail

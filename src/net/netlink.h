@@ -1,0 +1,77 @@
+// rtnetlink through libmnl: links (bridge, veth), addresses, routes, link state. A Netlink
+// object is a socket bound to one network namespace; open_in() makes one inside a container's
+// namespace without moving the calling thread (a short-lived helper thread joins the namespace
+// and creates the socket, which stays bound to that namespace).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "net/ip.h"
+
+struct mnl_socket;
+
+namespace berth::net {
+
+struct LinkInfo {
+  int index = 0;
+  std::string name;
+  std::string alias;  // IFLA_IFALIAS: berth marks the links it owns here
+  std::string kind;   // "bridge", "veth", ... ("" when unknown)
+  int master = 0;
+  bool up = false;
+};
+
+class Netlink {
+ public:
+  // A socket in the caller's network namespace.
+  static Result<Netlink> open();
+  // A socket in the network namespace netns_fd refers to.
+  static Result<Netlink> open_in(int netns_fd);
+
+  Netlink(Netlink&& o) noexcept;
+  Netlink& operator=(Netlink&& o) noexcept;
+  Netlink(const Netlink&) = delete;
+  Netlink& operator=(const Netlink&) = delete;
+  ~Netlink();
+
+  Result<std::vector<LinkInfo>> links();
+  // kNotFound when absent.
+  Result<LinkInfo> link(const std::string& name);
+
+  // kAlreadyExists when a link of that name exists.
+  Result<void> create_bridge(const std::string& name, const std::string& alias);
+  // Creates the pair with the peer directly in its namespace (never visible in this one),
+  // the host side attached to its bridge and up, the peer with its MAC, both in one message.
+  Result<void> create_veth(const std::string& name, const std::string& alias, int master,
+                           const std::string& peer_name, int peer_netns_fd,
+                           const uint8_t peer_mac[6]);
+  // kNotFound when absent.
+  Result<void> delete_link(int index);
+  Result<void> set_up(int index);
+  // kAlreadyExists when the address is there already.
+  Result<void> add_address(int index, Ipv4 ip, int prefix);
+  Result<void> add_default_route(Ipv4 gateway, int index);
+  // Destinations of every IPv4 route in the main table (for subnet collision checks).
+  Result<std::vector<Subnet>> routes();
+
+ private:
+  explicit Netlink(mnl_socket* s);
+  Result<void> request(void* nlh, const std::string& what);
+
+  mnl_socket* sock_ = nullptr;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+};
+
+// The MAC berth gives a container's interface: locally administered, derived from its IPv4
+// address (02:42:a.b.c.d) so that a reused address keeps its MAC and neighbours' caches stay
+// right.
+void mac_for(Ipv4 ip, uint8_t out[6]);
+std::string mac_str(const uint8_t mac[6]);
+
+}  // namespace berth::net

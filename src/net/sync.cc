@@ -1,0 +1,91 @@
+// Makes the kernel's rules, the DNS names and the responders match the records.
+#include <map>
+#include <set>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "net/detail.h"
+#include "net/dns_records.h"
+#include "net/dns_server.h"
+#include "net/etc_files.h"
+#include "net/nft.h"
+#include "net/ruleset.h"
+
+namespace berth::net::detail {
+
+namespace {
+
+Result<void> write_if_changed(const std::string& path, const std::string& text) {
+  auto cur = file::read(path);
+  if (cur && *cur == text) return {};
+  return file::write_atomic(path, text, 0644, false);
+}
+
+DnsUpstreams upstreams(const Config& c, const NetworkRecord& n) {
+  DnsUpstreams u;
+  u.forward = !n.internal;
+  std::vector<std::string> servers = c.dns_upstreams;
+  if (servers.empty()) {
+    auto text = file::read(c.host_resolv_conf);
+    if (text) servers = parse_resolv_conf(*text).nameservers;
+  }
+  std::string conf;
+  for (const auto& s : servers) conf += "upstream " + s + "\n";
+  u.servers = parse_dns_conf(conf).servers;  // IPv4 only; the responder runs on the host
+  return u;
+}
+
+}  // namespace
+
+Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkRecord>& nets) {
+  std::vector<EndpointRecord> eps = BERTH_TRY(s.all_endpoints());
+  std::map<std::string, const NetworkRecord*> by_id;
+  for (const auto& n : nets) by_id[n.id] = &n;
+
+  RuleSetInput in{c.table, {}, {}};
+  std::vector<DnsRecord> names;
+  std::set<std::string> dns_needed, active_nets, any_nets;
+  for (const auto& e : eps) {
+    auto it = by_id.find(e.network_id);
+    if (it == by_id.end()) continue;
+    any_nets.insert(e.network_id);
+    if (e.state != EndpointState::kActive) continue;
+    const NetworkRecord& n = *it->second;
+    active_nets.insert(n.id);
+    for (const auto& p : e.ports) in.ports.push_back({p, e.ip, n.bridge, e.container_id});
+    if (!n.dns) continue;
+    dns_needed.insert(n.id);
+    DnsRecord r{n.id, e.ip, e.container_id, {}};
+    if (!e.container_name.empty()) r.names.push_back(e.container_name);
+    for (const auto& a : e.aliases) r.names.push_back(a);
+    r.names.push_back(e.container_id.substr(0, 12));
+    names.push_back(std::move(r));
+  }
+  // Only networks in use have rules; with no container at all the table goes too.
+  for (const auto& n : nets)
+    if (active_nets.contains(n.id)) in.networks.push_back({n.bridge, n.subnet, n.internal});
+  std::string script = in.networks.empty() ? delete_table_script(c.table) : build_ruleset(in);
+  BERTH_CHECK_CTX(nft::run(script), "apply nftables table {}", c.table);
+  // A bridge lives while its network has endpoints (even ones being set up: their owners
+  // made or use it after recording themselves).
+  for (const auto& n : nets)
+    if (!any_nets.contains(n.id)) BERTH_CHECK(remove_bridge(c, n));
+  BERTH_CHECK(write_if_changed(s.dns_dir() + "/records", format_dns_records(names)));
+
+  for (const auto& n : nets) {
+    if (!n.dns) continue;
+    if (dns_needed.contains(n.id)) {
+      BERTH_CHECK(
+          write_if_changed(s.dns_dir() + "/" + n.id + ".conf", format_dns_conf(upstreams(c, n))));
+      if (!responder_running(s, n.id)) BERTH_CHECK(start_responder(c, s, n));
+    } else if (responder_running(s, n.id)) {
+      BERTH_CHECK(stop_responder(s, n.id));
+    }
+  }
+  // Responders of networks that are gone.
+  for (const auto& id : responder_ids(s))
+    if (!by_id.contains(id) || !dns_needed.contains(id)) BERTH_CHECK(stop_responder(s, id));
+  return {};
+}
+
+}  // namespace berth::net::detail
