@@ -16,12 +16,16 @@ check() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: expected [$2], got
 
 cleanup() {
   [ -n "${CTD_PID:-}" ] && kill "$CTD_PID" 2>/dev/null && wait "$CTD_PID" 2>/dev/null
-  pkill -f "containerd-shim-runc-v2 -namespace berthtest" 2>/dev/null
+  pkill -f "containerd-shim-runc-v2 -namespace compattest" 2>/dev/null
   $P rm -a -f >/dev/null 2>&1
   $P unshare true >/dev/null 2>&1
   # podman and containerd leave overlay mounts in their private roots on some paths.
   grep -o " $WORK[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
+  # The parents podman (cgroupfs manager) and containerd (its namespace) asked for.
+  for d in /sys/fs/cgroup/*/compattest /sys/fs/cgroup/*/libpod_parent; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
 }
 trap cleanup EXIT
 
@@ -79,7 +83,7 @@ state = "$WORK/ctd/state"
 CONF
 containerd --config "$WORK/containerd.toml" >"$WORK/containerd.log" 2>&1 &
 CTD_PID=$!
-C="ctr -a $WORK/ctd/containerd.sock -n berthtest"
+C="ctr -a $WORK/ctd/containerd.sock -n compattest"
 for _ in $(seq 50); do [ -S "$WORK/ctd/containerd.sock" ] && $C version >/dev/null 2>&1 && break; sleep 0.1; done
 $P save --format oci-archive -o "$WORK/busybox.tar" localhost/busybox >/dev/null 2>&1
 $C images import --base-name localhost/busybox "$WORK/busybox.tar" >/dev/null 2>&1 || fail "ctr: import"
@@ -88,14 +92,14 @@ check "ctr: echo" "hello" "$($CR e1 echo hello 2>&1)"
 $CR e2 sh -c 'exit 4' >/dev/null 2>&1
 check "ctr: exit code" "4" "$?"
 $C run -d --runc-binary "$RUNTIME" --memory-limit 67108864 localhost/busybox:latest m1 sleep 300 >/dev/null 2>&1
-mem=$(cat /sys/fs/cgroup/memory/berthtest/m1/memory.limit_in_bytes 2>&1)
+mem=$(cat /sys/fs/cgroup/memory/compattest/m1/memory.limit_in_bytes 2>&1)
 check "ctr: memory limit" "67108864" "$mem"
 check "ctr: task exec" "hi" "$($C task exec --exec-id x1 m1 echo hi 2>&1)"
 $C task kill -s KILL m1 >/dev/null 2>&1
 for _ in $(seq 50); do $C task ls 2>/dev/null | grep -q "m1.*STOPPED" && break; sleep 0.1; done
 $C task rm m1 >/dev/null 2>&1
 $C container rm m1 >/dev/null 2>&1
-check "ctr: cleaned up" "" "$($C task ls -q 2>&1)$(ls /sys/fs/cgroup/memory/berthtest 2>/dev/null | grep -c m1 | grep -v '^0$')"
+check "ctr: cleaned up" "" "$($C task ls -q 2>&1)$(ls /sys/fs/cgroup/memory/compattest 2>/dev/null | grep -c m1 | grep -v '^0$')"
 
 echo "$failures failures"
 [ "$failures" -eq 0 ]
