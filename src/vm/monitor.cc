@@ -80,7 +80,7 @@ class Monitor {
 
   std::string file(std::string_view name) const { return path::join(cfg_.state_dir, name); }
   Result<void> launch();
-  Result<UniqueFd> listen_unix(const std::string& p);
+  Result<UniqueFd> listen_unix(const std::string& p, bool nonblock);
   void record_pids();
   void send(proto::Type t, std::string_view payload = {}) {
     agent_out_ += proto::encode_frame(t, payload);
@@ -120,12 +120,12 @@ class Monitor {
   int64_t boot_deadline_ = 0;
 };
 
-Result<UniqueFd> Monitor::listen_unix(const std::string& p) {
+Result<UniqueFd> Monitor::listen_unix(const std::string& p, bool nonblock) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   if (p.size() >= sizeof sa.sun_path) return fail(invalid("socket path {} is too long", p));
   memcpy(sa.sun_path, p.c_str(), p.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0));
   if (!fd) return fail(sys_error(errno, "socket"));
   ::unlink(p.c_str());
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
@@ -141,7 +141,8 @@ Result<void> Monitor::launch() {
   // virtiofsd first: QEMU connects to each share's socket at start.
   for (const auto& s : cfg_.shares) {
     std::string sock = file("fs-" + s.tag + ".sock");
-    UniqueFd l = BERTH_TRY(listen_unix(sock));
+    // virtiofsd accepts on it in blocking mode.
+    UniqueFd l = BERTH_TRY(listen_unix(sock, false));
     SpawnSpec sp;
     sp.argv = {cfg_.virtiofsd, "--fd=3", "-o", "source=" + s.source, "-o", "cache=auto"};
     sp.fds = {{l.get(), 3}};
@@ -370,7 +371,8 @@ void Monitor::on_signals() {
       while (true) {
         pid_t p = ::waitpid(-1, nullptr, WNOHANG);
         if (p <= 0) break;
-        std::erase(fsd_, p);
+        if (std::erase(fsd_, p) && !exited_)
+          finish(255, "virtiofsd exited before the VM" + failure_detail());
         if (p == qemu_) {
           qemu_ = -1;
           if (!exited_) finish(255, "the VM stopped before its process exited" + failure_detail());
@@ -501,7 +503,7 @@ void Monitor::run() {
   }
   boot_deadline_ = now_ms() + cfg_.boot_timeout_ms;
 
-  auto l = listen_unix(file(control::kSocketName));
+  auto l = listen_unix(file(control::kSocketName), true);
   if (!l) finish(255, l.error().text());
   listen_ = std::move(*l);
   if (auto r = launch(); !r) finish(255, r.error().text());

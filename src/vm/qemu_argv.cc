@@ -17,6 +17,8 @@ std::vector<std::string> qemu_argv(const QemuPlan& p) {
     machine += ",memory-backend=mem";
   }
   add({"-machine", machine, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"});
+  // Modern (1.0) virtio-mmio: vhost-user-fs refuses legacy devices.
+  add({"-global", "virtio-mmio.force-legacy=false"});
   if (p.kvm)
     add({"-accel", "kvm", "-cpu", "host"});
   else

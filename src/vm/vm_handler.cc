@@ -341,14 +341,14 @@ Result<void> VmHandler::start(std::string_view id) {
     return fail(make_error(ErrorKind::kFailedPrecondition,
                            "container {:?} cannot start: it is {}, not created", id,
                            oci::status_name(status)));
-  std::string reply =
-      BERTH_TRY(control::request(state_file(store_, id, control::kSocketName), "start", 120000));
-  if (reply != "ok")
-    return fail(make_error(ErrorKind::kInternal, "start VM {}: {}", id,
-                           reply.starts_with("error ") ? reply.substr(6) : reply));
+  // Recorded first: the process may run (and print) before the monitor's answer arrives.
   st.status = oci::Status::kRunning;
   BERTH_CHECK(store_.save(st));
-  return {};
+  auto reply = control::request(state_file(store_, id, control::kSocketName), "start", 120000);
+  if (reply && *reply == "ok") return {};
+  if (!reply) return fail(std::move(reply.error()).wrap(fmt::format("start VM {}", id)));
+  return fail(make_error(ErrorKind::kInternal, "start VM {}: {}", id,
+                         reply->starts_with("error ") ? reply->substr(6) : *reply));
 }
 
 Result<oci::State> VmHandler::state(std::string_view id) {

@@ -48,11 +48,9 @@ void VmTest::TearDown() {
                                }();
 }
 
-Bundle VmTest::vm_bundle(const std::vector<std::string>& args) {
-  Bundle b;
+void VmTest::make_vm(Bundle& b, const std::vector<std::string>& args) {
   b.set_args(args);
   b.config()["annotations"]["run.oci.berth.isolation"] = "vm";
-  return b;
 }
 
 std::vector<std::string> VmTest::vm_processes(const std::string& needle, int wait_ms) {

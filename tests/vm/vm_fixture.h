@@ -16,8 +16,8 @@ class VmTest : public RuntimeTest {
   void SetUp() override;
   void TearDown() override;
 
-  // A bundle (busybox rootfs, read-only) whose config asks for VM isolation.
-  Bundle vm_bundle(const std::vector<std::string>& args);
+  // Makes a bundle (busybox rootfs, read-only) ask for VM isolation and run args.
+  void make_vm(Bundle& b, const std::vector<std::string>& args);
   // Processes (pid and command line) of VMs that mention needle, waiting up to wait_ms for
   // them to go.
   std::vector<std::string> vm_processes(const std::string& needle, int wait_ms = 5000);

@@ -109,7 +109,8 @@ Result<void> setup_root(const proto::GuestConfig& c) {
   ::mkdir("/files", 0700);
   for (size_t i = 0; i < c.mounts.size(); ++i)
     if (c.mounts[i].kind == proto::GuestMount::Kind::kFile)
-      BERTH_CHECK(file::write("/files/" + std::to_string(i), c.mounts[i].content));
+      BERTH_CHECK(
+          file::write_atomic("/files/" + std::to_string(i), c.mounts[i].content, 0644, false));
   UniqueFd files(::open("/files", O_PATH | O_DIRECTORY | O_CLOEXEC));
 
   BERTH_CHECK(wait_for("/dev/vda", 20000));

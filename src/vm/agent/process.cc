@@ -83,12 +83,19 @@ int last_cap() {
   return v ? static_cast<int>(*v) : 40;
 }
 
-Result<void> set_caps(const std::vector<uint64_t>& sets) {
-  // sets: bounding, effective, inheritable, permitted, ambient.
+// While still privileged (CAP_SETPCAP): sets[0] is the bounding set.
+Result<void> drop_bounding(const std::vector<uint64_t>& sets) {
   int last = last_cap();
   for (int c = 0; c <= last; ++c)
     if (!(sets[0] & (uint64_t(1) << c)) && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
       return fail(sys_error(errno, "drop capability {} from the bounding set", c));
+  return {};
+}
+
+// After the user switch (permitted kept by PR_SET_KEEPCAPS).
+Result<void> set_caps(const std::vector<uint64_t>& sets) {
+  // sets: bounding, effective, inheritable, permitted, ambient.
+  int last = last_cap();
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   for (int i = 0; i < 2; ++i) {
@@ -131,11 +138,11 @@ Result<std::string> setup_child(const proto::GuestProcess& p, int ctty) {
     BERTH_CHECK(file::mkdir_all(p.cwd));
     if (::chdir(p.cwd.c_str()) != 0) return fail(sys_error(errno, "chdir {}", p.cwd));
   }
+  if (p.capabilities && p.capabilities->size() != 5)
+    return fail(invalid("capabilities: expected 5 sets"));
+  if (p.capabilities) BERTH_CHECK(drop_bounding(*p.capabilities));
   BERTH_CHECK(set_user(p));
-  if (p.capabilities) {
-    if (p.capabilities->size() != 5) return fail(invalid("capabilities: expected 5 sets"));
-    BERTH_CHECK(set_caps(*p.capabilities));
-  }
+  if (p.capabilities) BERTH_CHECK(set_caps(*p.capabilities));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return fail(sys_error(errno, "no_new_privs"));
   if (p.args.empty()) return fail(invalid("process.args: empty"));
