@@ -41,9 +41,9 @@ Result<std::string> base64_decode(std::string_view in) {
   std::string s(trim(in));
   if (s.size() % 4 != 0) return fail(invalid("invalid base64 text"));
   std::string out(s.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   if (n < 0) return fail(invalid("invalid base64 text"));
   size_t len = static_cast<size_t>(n);
   // EVP_DecodeBlock counts padding as zero bytes.

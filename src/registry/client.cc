@@ -79,8 +79,8 @@ Result<void> Client::authenticate(const HttpResponse& resp, const std::string& s
     return fail(make_error(ErrorKind::kUnavailable, "registry {}: unsupported auth scheme {:?}",
                            ref_.registry, ch.scheme));
   std::string realm = ch.params["realm"];
-  if (realm.empty()) return fail(invalid("registry {}: bearer challenge without realm",
-                                         ref_.registry));
+  if (realm.empty())
+    return fail(invalid("registry {}: bearer challenge without realm", ref_.registry));
   std::string q = "service=" + url_escape(ch.params["service"]);
   std::string scope = ch.params.count("scope")
                           ? ch.params["scope"]
@@ -98,13 +98,15 @@ Result<void> Client::authenticate(const HttpResponse& resp, const std::string& s
   thread_local HttpClient http;
   HttpResponse tok = BERTH_TRY(http.perform(tr));
   if (tok.status != 200)
-    return fail(make_error(ErrorKind::kPermissionDenied, "token from {}: HTTP {}", realm,
-                           tok.status));
+    return fail(
+        make_error(ErrorKind::kPermissionDenied, "token from {}: HTTP {}", realm, tok.status));
   nlohmann::json j = nlohmann::json::parse(tok.body, nullptr, false);
   std::string token;
   if (j.is_object()) {
-    if (j.contains("token") && j["token"].is_string()) token = j["token"];
-    else if (j.contains("access_token") && j["access_token"].is_string()) token = j["access_token"];
+    if (j.contains("token") && j["token"].is_string())
+      token = j["token"];
+    else if (j.contains("access_token") && j["access_token"].is_string())
+      token = j["access_token"];
   }
   if (token.empty()) return fail(invalid("token from {}: no token in the reply", realm));
   std::lock_guard l(mu_);

@@ -33,9 +33,9 @@ Result<RegistryConfig> RegistryConfig::load(const std::string& path) {
 }
 
 bool is_loopback_host(const std::string& host) {
-  std::string h = host.substr(0, host.rfind(':') == std::string::npos || host.front() == '['
-                                      ? host.size()
-                                      : host.rfind(':'));
+  std::string h =
+      host.substr(0, host.rfind(':') == std::string::npos || host.front() == '[' ? host.size()
+                                                                                 : host.rfind(':'));
   return h == "localhost" || h.rfind("127.", 0) == 0 || h == "[::1]";
 }
 

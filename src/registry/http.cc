@@ -5,8 +5,8 @@
 
 #include <cctype>
 #include <cstring>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 #include "base/strings.h"
 

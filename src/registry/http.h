@@ -32,7 +32,7 @@ struct HttpRequest {
   std::function<Result<void>(long status)> on_status;
   bool tls_verify = true;
   int64_t max_recv_speed = 0;  // bytes/s, 0: unlimited
-  long timeout_s = 0;  // 0: none (large blobs); the connection has its own timeout
+  long timeout_s = 0;          // 0: none (large blobs); the connection has its own timeout
 };
 
 struct HttpResponse {

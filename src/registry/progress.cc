@@ -1,9 +1,8 @@
 #include "registry/progress.h"
 
+#include <fmt/format.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 namespace berth::registry {
 namespace {

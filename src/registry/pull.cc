@@ -107,8 +107,8 @@ Result<void> fetch_layer(Shared& sh, LayerJob& job) {
             skip -= static_cast<int64_t>(s);
           }
           if (writer->offset() + static_cast<int64_t>(n) > job.desc.size)
-            return fail(invalid("blob {} is larger than its descriptor's {} bytes",
-                                blob.short_id(), job.desc.size));
+            return fail(invalid("blob {} is larger than its descriptor's {} bytes", blob.short_id(),
+                                job.desc.size));
           BERTH_CHECK(writer->write(data, n));
           sh.fetched += static_cast<int64_t>(n);
           growing.grow(writer->offset());
@@ -193,8 +193,8 @@ Result<FetchedManifest> resolve_manifest(Client& client, const image::Reference&
     m = BERTH_TRY(client.get_manifest(d.digest.str()));
   }
   if (!image::is_manifest_type(m.media_type))
-    return fail(make_error(ErrorKind::kUnavailable, "{}: unsupported manifest type {:?}",
-                           ref.str(), m.media_type));
+    return fail(make_error(ErrorKind::kUnavailable, "{}: unsupported manifest type {:?}", ref.str(),
+                           m.media_type));
   return m;
 }
 
@@ -247,13 +247,14 @@ Result<PullResult> pull(image::Store& store, const RegistryConfig& cfg, const Au
     jobs.push_back({d, config.diff_ids[i], progress.add(d.digest.short_id(), d.size)});
   }
   Shared sh{store, client, progress, opts.rate_limit};
-  auto ran = run_jobs(sh, jobs, opts.max_parallel > 0 ? opts.max_parallel
-                                                      : cfg.max_parallel_downloads);
+  auto ran =
+      run_jobs(sh, jobs, opts.max_parallel > 0 ? opts.max_parallel : cfg.max_parallel_downloads);
   progress.stop();
   if (!ran) return fail(std::move(ran.error()).wrap(fmt::format("pull {}", ref.familiar())));
   BERTH_CHECK(store.blobs().put_verified(fm.digest, fm.body));
   res.image = BERTH_TRY(store.record_image(fm.digest, {ref.record_key()}));
-  for (const auto& l : m.layers) (void)store.add_blob_source(l.digest, ref.registry, ref.repository);
+  for (const auto& l : m.layers)
+    (void)store.add_blob_source(l.digest, ref.registry, ref.repository);
   res.layers_fetched = static_cast<int>(jobs.size());
   res.bytes_fetched = sh.fetched;
   res.bytes_resumed = sh.resumed;

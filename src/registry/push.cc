@@ -33,11 +33,10 @@ Result<Sent> push_blob(image::Store& store, Client& client, const Digest& d, int
 }  // namespace
 
 Result<PushResult> push(image::Store& store, const RegistryConfig& cfg, const AuthFile& auth,
-                        std::string_view src, std::string_view dest_text,
-                        const PushOptions& opts) {
+                        std::string_view src, std::string_view dest_text, const PushOptions& opts) {
   image::ImageRecord img = BERTH_TRY(store.resolve(src));
-  image::Reference dest = BERTH_TRY(
-      image::parse_reference(dest_text.empty() ? src : dest_text, cfg.default_registry));
+  image::Reference dest =
+      BERTH_TRY(image::parse_reference(dest_text.empty() ? src : dest_text, cfg.default_registry));
   std::optional<Credential> cred = BERTH_TRY(auth.get(dest.registry));
   Client client(cfg, cred, dest, true);
   int64_t chunk = opts.chunk_size >= 0 ? opts.chunk_size : cfg.push_chunk_size;
@@ -54,15 +53,16 @@ Result<PushResult> push(image::Store& store, const RegistryConfig& cfg, const Au
     progress.set_state(row, s == Sent::kPresent   ? "exists"
                             : s == Sent::kMounted ? "mounted"
                                                   : "pushed");
-    (s == Sent::kPresent ? res.blobs_present
+    (s == Sent::kPresent   ? res.blobs_present
      : s == Sent::kMounted ? res.blobs_mounted
                            : res.blobs_uploaded)++;
   }
   progress.stop();
   std::string body = BERTH_TRY(store.blobs().read(img.manifest));
-  res.manifest = BERTH_TRY(client.put_manifest(dest.tag.empty() ? img.manifest.str() : dest.tag,
-                                               body, img.media_type));
-  for (const auto& [d, size] : blobs) (void)store.add_blob_source(d, dest.registry, dest.repository);
+  res.manifest = BERTH_TRY(
+      client.put_manifest(dest.tag.empty() ? img.manifest.str() : dest.tag, body, img.media_type));
+  for (const auto& [d, size] : blobs)
+    (void)store.add_blob_source(d, dest.registry, dest.repository);
   return res;
 }
 

@@ -1,0 +1,89 @@
+// The store on a temp root: import, names, reference counts, garbage collection and check.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "image/archive.h"
+#include "image/store.h"
+#include "image/support/image_support.h"
+
+namespace berth::test {
+namespace {
+
+TEST(Store, ImportTagRemoveCollectAndCheck) {
+  TempDir tmp("berth-test-store");
+  std::string src = tmp.path() + "/src";
+  write_file(src + "/bin/tool", "tool\n", 0755);
+  std::string tarball = tmp.path() + "/rootfs.tar";
+  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  auto store = image::Store::open(tmp.path() + "/store");
+  ASSERT_TRUE(store) << store.error().text();
+  image::Store& s = **store;
+  auto img = image::import_rootfs(s, tarball, "tool:v1", {{"CMD [\"/bin/tool\"]"}, ""});
+  ASSERT_TRUE(img) << img.error().text();
+  auto img2 = image::import_rootfs(s, tarball, "tool:v2");
+  ASSERT_TRUE(img2);
+  // Same layer, two images: one unpacked directory with two references.
+  EXPECT_EQ(img->layers[0].diff_id, img2->layers[0].diff_id);
+  EXPECT_EQ(*s.layer_refcount(img->layers[0].diff_id), 2);
+  EXPECT_EQ(s.resolve("tool:v1")->manifest, img->manifest);
+  EXPECT_EQ(s.resolve("docker.io/library/tool:v1")->manifest, img->manifest);
+  EXPECT_EQ(s.resolve(img->config.hex().substr(0, 12))->manifest, img->manifest);
+  EXPECT_FALSE(s.resolve("tool:v3"));
+  ASSERT_TRUE(s.tag(*img, "other/name:x"));
+  EXPECT_EQ(s.resolve("other/name:x")->names.size(), 2u);
+  EXPECT_EQ(s.config(*img)->cmd, std::vector<std::string>{"/bin/tool"});
+
+  // A snapshot keeps the image alive.
+  auto snap = s.prepare_snapshot(*img, "c1");
+  ASSERT_TRUE(snap) << snap.error().text();
+  EXPECT_EQ(read_file(snap->rootfs + "/bin/tool"), "tool\n");
+  EXPECT_FALSE(s.remove("tool:v1"));  // not the last name: fine
+  ASSERT_TRUE(s.remove("other/name:x"));
+  auto in_use = s.remove("tool:v1");
+  EXPECT_FALSE(in_use);
+  ASSERT_TRUE(s.remove("tool:v1", true));  // forced: names go, the record stays for c1
+  auto gc = s.gc();
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->layers, 0);
+  EXPECT_TRUE(s.check()->ok());
+  ASSERT_TRUE(s.remove_snapshot("c1"));
+  ASSERT_TRUE(s.remove("tool:v2"));
+  gc = s.gc();
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->layers, 1);
+  EXPECT_GE(gc->blobs, 4);
+  auto rep = s.check();
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->ok());
+  EXPECT_TRUE(s.list()->empty());
+}
+
+TEST(Store, CheckFindsDamage) {
+  TempDir tmp("berth-test-store");
+  std::string src = tmp.path() + "/src";
+  write_file(src + "/f", "f\n");
+  std::string tarball = tmp.path() + "/rootfs.tar";
+  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  auto store = image::Store::open(tmp.path() + "/store");
+  ASSERT_TRUE(store);
+  auto img = image::import_rootfs(**store, tarball, "f:v1");
+  ASSERT_TRUE(img);
+  ASSERT_TRUE((*store)->check()->ok());
+  // A flipped byte in the layer blob.
+  std::string blob = (*store)->blobs().path(img->layers[0].blob);
+  chmod(blob.c_str(), 0644);
+  std::string data = read_file(blob);
+  data[10] ^= 1;
+  write_file(blob, data);
+  auto rep = (*store)->check();
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->problems.size(), 1u);
+  EXPECT_NE(rep->problems[0].find("digest mismatch"), std::string::npos);
+  // A missing config blob.
+  unlink((*store)->blobs().path(img->config).c_str());
+  rep = (*store)->check();
+  EXPECT_EQ(rep->problems.size(), 2u);
+}
+
+}  // namespace
+}  // namespace berth::test
