@@ -32,7 +32,7 @@ const std::set<std::string> kMetaFiles = {"manifest.json", "index.json", "oci-la
 
 std::string now_rfc3339() {
   time_t t = time(nullptr);
-  struct tm tm{};
+  struct tm tm {};
   gmtime_r(&t, &tm);
   char buf[32];
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -93,7 +93,8 @@ Result<ReadArchive> read_archive(Store& store, const std::string& path) {
     if (archive_entry_filetype(e) == AE_IFLNK) {
       std::string target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
       std::string dir = ::berth::path::dirname("/" + name);
-      links[name] = BERTH_TRY(clean_entry_name(::berth::path::clean(::berth::path::join(dir, target))));
+      links[name] =
+          BERTH_TRY(clean_entry_name(::berth::path::clean(::berth::path::join(dir, target))));
       continue;
     }
     if (archive_entry_filetype(e) != AE_IFREG) continue;
@@ -135,8 +136,8 @@ Result<ImageRecord> record_loaded(Store& store, const Digest& manifest,
   Manifest m = BERTH_TRY(parse_manifest(BERTH_TRY(store.blobs().read(manifest))));
   ImageConfig cfg = BERTH_TRY(parse_image_config(BERTH_TRY(store.blobs().read(m.config.digest))));
   if (cfg.diff_ids.size() != m.layers.size())
-    return fail(invalid("image {}: {} layers but {} diff_ids", manifest.short_id(),
-                        m.layers.size(), cfg.diff_ids.size()));
+    return fail(invalid("image {}: {} layers but {} diff_ids", manifest.short_id(), m.layers.size(),
+                        cfg.diff_ids.size()));
   for (size_t i = 0; i < m.layers.size(); ++i) {
     if (!store.blobs().has(m.layers[i].digest))
       return fail(invalid("image {}: layer blob {} is missing", manifest.short_id(),
@@ -189,7 +190,8 @@ Result<std::vector<ImageRecord>> load_docker(Store& store, const ReadArchive& ar
     m.config.digest = BERTH_TRY(archive_blob(ar, e["Config"].get<std::string>()));
     m.config.size = BERTH_TRY(store.blobs().size(m.config.digest));
     for (const auto& l : e["Layers"]) {
-      if (!l.is_string()) return fail(invalid("docker archive: {}.Layers: expected strings", where));
+      if (!l.is_string())
+        return fail(invalid("docker archive: {}.Layers: expected strings", where));
       Descriptor d;
       d.digest = BERTH_TRY(archive_blob(ar, l.get<std::string>()));
       d.size = BERTH_TRY(store.blobs().size(d.digest));
@@ -222,9 +224,10 @@ Result<std::vector<ImageRecord>> load_archive(Store& store, const std::string& p
   ReadArchive ar = BERTH_TRY(read_archive(store, path));
   if (ar.meta.count("index.json")) return load_oci(store, ar);
   if (ar.meta.count("manifest.json")) return load_docker(store, ar);
-  return fail(invalid("{}: neither an OCI layout (index.json) nor a docker archive "
-                      "(manifest.json)",
-                      path));
+  return fail(
+      invalid("{}: neither an OCI layout (index.json) nor a docker archive "
+              "(manifest.json)",
+              path));
 }
 
 namespace {
@@ -252,8 +255,7 @@ Result<void> write_text(struct archive* a, const std::string& name, const std::s
                      });
 }
 
-Result<void> write_blob(struct archive* a, Store& store, const std::string& name,
-                        const Digest& d) {
+Result<void> write_blob(struct archive* a, Store& store, const std::string& name, const Digest& d) {
   int64_t size = BERTH_TRY(store.blobs().size(d));
   UniqueFd fd(::open(store.blobs().path(d).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail(sys_error(errno, "open blob {}", d.str()));
@@ -271,8 +273,8 @@ Result<void> write_blob(struct archive* a, Store& store, const std::string& name
 
 }  // namespace
 
-Result<void> save_archive(Store& store, const std::vector<std::string>& refs,
-                          ArchiveFormat format, const std::string& path) {
+Result<void> save_archive(Store& store, const std::vector<std::string>& refs, ArchiveFormat format,
+                          const std::string& path) {
   std::vector<std::pair<ImageRecord, std::string>> imgs;  // with the name asked for
   for (const auto& r : refs) {
     ImageRecord img = BERTH_TRY(store.resolve(r));
@@ -351,25 +353,32 @@ Result<void> apply_change(ImageConfig& c, std::string_view change) {
     }
     return std::vector<std::string>{"/bin/sh", "-c", arg};
   };
-  if (op == "CMD") c.cmd = BERTH_TRY(words());
-  else if (op == "ENTRYPOINT") c.entrypoint = BERTH_TRY(words());
-  else if (op == "ENV") c.env.push_back(arg.find('=') == std::string::npos
-                                            ? arg.substr(0, arg.find(' ')) + "=" +
-                                                  std::string(trim(arg.substr(arg.find(' ') + 1)))
-                                            : arg);
-  else if (op == "WORKDIR") c.working_dir = arg;
-  else if (op == "USER") c.user = arg;
-  else if (op == "EXPOSE") c.exposed_ports.push_back(arg.find('/') == std::string::npos
-                                                         ? arg + "/tcp" : arg);
-  else if (op == "STOPSIGNAL") c.stop_signal = arg;
+  if (op == "CMD")
+    c.cmd = BERTH_TRY(words());
+  else if (op == "ENTRYPOINT")
+    c.entrypoint = BERTH_TRY(words());
+  else if (op == "ENV")
+    c.env.push_back(arg.find('=') == std::string::npos
+                        ? arg.substr(0, arg.find(' ')) + "=" +
+                              std::string(trim(arg.substr(arg.find(' ') + 1)))
+                        : arg);
+  else if (op == "WORKDIR")
+    c.working_dir = arg;
+  else if (op == "USER")
+    c.user = arg;
+  else if (op == "EXPOSE")
+    c.exposed_ports.push_back(arg.find('/') == std::string::npos ? arg + "/tcp" : arg);
+  else if (op == "STOPSIGNAL")
+    c.stop_signal = arg;
   else if (op == "LABEL" && arg.find('=') != std::string::npos)
     c.labels[arg.substr(0, arg.find('='))] = arg.substr(arg.find('=') + 1);
-  else return fail(invalid("change {:?}: unsupported", std::string(change)));
+  else
+    return fail(invalid("change {:?}: unsupported", std::string(change)));
   return {};
 }
 
-Result<ImageRecord> import_rootfs(Store& store, const std::string& tarball,
-                                  const std::string& name, const ImportOptions& opts) {
+Result<ImageRecord> import_rootfs(Store& store, const std::string& tarball, const std::string& name,
+                                  const ImportOptions& opts) {
   StoreLock held = BERTH_TRY(store.lock(false));
   ImageConfig cfg;
   cfg.os = "linux";

@@ -18,8 +18,8 @@ enum class ArchiveFormat { kDockerArchive, kOciArchive };
 Result<std::vector<ImageRecord>> load_archive(Store& store, const std::string& path);
 
 // Writes the named images into one archive at path.
-Result<void> save_archive(Store& store, const std::vector<std::string>& refs,
-                          ArchiveFormat format, const std::string& path);
+Result<void> save_archive(Store& store, const std::vector<std::string>& refs, ArchiveFormat format,
+                          const std::string& path);
 
 struct ImportOptions {
   // Dockerfile-style changes: "CMD [\"/bin/sh\"]", "ENTRYPOINT ...", "ENV K=V", "WORKDIR /x",
@@ -29,8 +29,8 @@ struct ImportOptions {
 };
 
 // Imports a tarball (plain, gzip or zstd) as a one-layer image named name (may be empty).
-Result<ImageRecord> import_rootfs(Store& store, const std::string& tarball,
-                                  const std::string& name, const ImportOptions& opts = {});
+Result<ImageRecord> import_rootfs(Store& store, const std::string& tarball, const std::string& name,
+                                  const ImportOptions& opts = {});
 
 // Applies one --change line to a config (exposed for tests).
 Result<void> apply_change(ImageConfig& c, std::string_view change);

@@ -39,9 +39,10 @@ std::string BlobStore::path(const Digest& d) const { return root_ + "/blobs/sha2
 bool BlobStore::has(const Digest& d) const { return access(path(d).c_str(), F_OK) == 0; }
 
 Result<int64_t> BlobStore::size(const Digest& d) const {
-  struct stat st{};
+  struct stat st {};
   if (stat(path(d).c_str(), &st) != 0) {
-    if (errno == ENOENT) return fail(make_error(ErrorKind::kNotFound, "blob {} not found", d.str()));
+    if (errno == ENOENT)
+      return fail(make_error(ErrorKind::kNotFound, "blob {} not found", d.str()));
     return fail(sys_error(errno, "stat blob {}", d.str()));
   }
   return static_cast<int64_t>(st.st_size);

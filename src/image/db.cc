@@ -36,9 +36,9 @@ bool Stmt::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLIT
 
 Result<Db> Db::open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error e = make_error(ErrorKind::kInternal, "open database {}: {}", path,
                          db ? sqlite3_errmsg(db) : "out of memory");
@@ -47,8 +47,9 @@ Result<Db> Db::open(const std::string& path) {
   }
   Db out(db);
   sqlite3_busy_timeout(db, 30000);
-  BERTH_CHECK(out.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                       "PRAGMA foreign_keys=ON"));
+  BERTH_CHECK(
+      out.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+               "PRAGMA foreign_keys=ON"));
   return out;
 }
 
@@ -68,8 +69,8 @@ Result<void> Db::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    Error e = make_error(ErrorKind::kInternal, "database: {}: {}", s.substr(0, 60),
-                         err ? err : "error");
+    Error e =
+        make_error(ErrorKind::kInternal, "database: {}: {}", s.substr(0, 60), err ? err : "error");
     sqlite3_free(err);
     return fail(std::move(e));
   }
@@ -86,8 +87,10 @@ Result<Stmt> Db::query(std::string_view sql, const std::vector<DbValue>& params)
     int rc = std::visit(
         [&](const auto& v) -> int {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::nullptr_t>) return sqlite3_bind_null(s, idx);
-          else if constexpr (std::is_same_v<T, int64_t>) return sqlite3_bind_int64(s, idx, v);
+          if constexpr (std::is_same_v<T, std::nullptr_t>)
+            return sqlite3_bind_null(s, idx);
+          else if constexpr (std::is_same_v<T, int64_t>)
+            return sqlite3_bind_int64(s, idx, v);
           else
             return sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()),
                                      SQLITE_TRANSIENT);

@@ -77,8 +77,8 @@ Result<void> copy_file(int src_dirfd, const std::string& name, int dst_dirfd,
   if (!out) return fail(sys_error(errno, "create {}", name));
   off_t left = st.st_size;
   while (left > 0) {
-    ssize_t k = copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                static_cast<size_t>(left), 0);
+    ssize_t k =
+        copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) {
       // Fall back to read/write (other file systems, or a file that shrank).
@@ -109,12 +109,11 @@ struct Copier {
 };
 
 Result<void> Copier::copy_entry(int src, int dst, const std::string& name) {
-  struct stat st{};
+  struct stat st {};
   if (fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
     return fail(sys_error(errno, "stat {}", name));
-  if (whiteouts && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
-    return remove_at(dst, name);
-  struct stat dst_st{};
+  if (whiteouts && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return remove_at(dst, name);
+  struct stat dst_st {};
   bool exists = fstatat(dst, name.c_str(), &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
   if (S_ISDIR(st.st_mode)) {
     if (exists && !S_ISDIR(dst_st.st_mode)) {
@@ -138,8 +137,7 @@ Result<void> Copier::copy_entry(int src, int dst, const std::string& name) {
   if (st.st_nlink > 1) {
     auto it = links.find({st.st_dev, st.st_ino});
     if (it != links.end()) {
-      if (linkat(it->second.first, it->second.second.c_str(), dst, name.c_str(), 0) == 0)
-        return {};
+      if (linkat(it->second.first, it->second.second.c_str(), dst, name.c_str(), 0) == 0) return {};
     }
   }
   if (S_ISREG(st.st_mode)) {
@@ -198,7 +196,7 @@ Result<void> copy_tree(int src_dirfd, int dst_dirfd, bool overlay_whiteouts) {
 Result<int64_t> tree_size(int dirfd) {
   int64_t total = 0;
   for (const auto& e : BERTH_TRY(list_dir(dirfd))) {
-    struct stat st{};
+    struct stat st {};
     if (fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
       UniqueFd sub = BERTH_TRY(open_dir_at(dirfd, e.name));

@@ -107,7 +107,8 @@ RunDefaults run_defaults(const ImageConfig& c, const std::vector<std::string>& u
   bool has_path = false;
   for (const auto& e : d.env) has_path |= e.rfind("PATH=", 0) == 0;
   if (!has_path)
-    d.env.insert(d.env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    d.env.insert(d.env.begin(),
+                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   if (!c.working_dir.empty()) d.cwd = c.working_dir;
   d.user = c.user;
   d.exposed_ports = c.exposed_ports;
@@ -165,7 +166,8 @@ Result<oci::User> resolve_user(int rootfs_fd, std::string_view user) {
   if (!group.empty()) {
     auto gnum = parse_uint(group);
     if (gnum) {
-      if (*gnum > UINT32_MAX) return fail(invalid("user {:?}: gid out of range", std::string(user)));
+      if (*gnum > UINT32_MAX)
+        return fail(invalid("user {:?}: gid out of range", std::string(user)));
       u.gid = static_cast<uint32_t>(*gnum);
     } else {
       auto gr = find_entry(read_in_root(rootfs_fd, "/etc/group"), group, false);

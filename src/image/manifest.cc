@@ -11,9 +11,12 @@ using oci::jr::Obj;
 
 std::string_view compression_name(Compression c) {
   switch (c) {
-    case Compression::kNone: return "none";
-    case Compression::kGzip: return "gzip";
-    case Compression::kZstd: return "zstd";
+    case Compression::kNone:
+      return "none";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
   }
   return "?";
 }
@@ -137,8 +140,8 @@ Result<Manifest> parse_manifest(std::string_view text) {
     m.schema_version = read_schema(o);
     m.media_type = o.string("mediaType");
     if (!m.media_type.empty() && !is_manifest_type(m.media_type))
-      oci::jr::bad(o.where("mediaType"), fmt::format("{:?} is not an image manifest type",
-                                                     m.media_type.substr(0, 200)));
+      oci::jr::bad(o.where("mediaType"),
+                   fmt::format("{:?} is not an image manifest type", m.media_type.substr(0, 200)));
     auto cfg = o.object("config", true);
     m.config = read_descriptor(*cfg);
     for (const auto& l : o.array("layers")) m.layers.push_back(read_descriptor(l));

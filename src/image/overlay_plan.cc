@@ -23,8 +23,10 @@ Result<OverlayPlan> plan_overlay(const std::vector<OverlayLayer>& layers, const 
                                  const std::string& work, const OverlayCaps& caps) {
   if (layers.empty()) return fail(invalid("overlay: no layers"));
   if (layers.size() > kOverlayMaxLayers)
-    return fail(make_error(ErrorKind::kUnavailable, "overlay: {} layers is more than the {} "
-                           "overlayfs can stack", layers.size(), kOverlayMaxLayers));
+    return fail(make_error(ErrorKind::kUnavailable,
+                           "overlay: {} layers is more than the {} "
+                           "overlayfs can stack",
+                           layers.size(), kOverlayMaxLayers));
   for (const auto& p : {upper, work})
     if (!plain(p)) return fail(invalid("overlay: path {:?} has ':' ',' or '\\'", p));
   OverlayPlan plan;

@@ -145,8 +145,7 @@ Result<Reference> parse_reference(std::string_view s, std::string_view default_r
       (last_slash == std::string_view::npos || colon > last_slash)) {
     tag = std::string(name.substr(colon + 1));
     name = name.substr(0, colon);
-    if (!valid_tag(tag))
-      return fail(invalid("image reference {:?}: invalid tag {:?}", shown, tag));
+    if (!valid_tag(tag)) return fail(invalid("image reference {:?}: invalid tag {:?}", shown, tag));
   }
   Reference r = BERTH_TRY(parse_repository(name, default_registry));
   r.tag = tag;

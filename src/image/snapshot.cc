@@ -26,9 +26,7 @@ bool valid_key(std::string_view k) {
   return true;
 }
 
-std::string_view mode_name(SnapshotMode m) {
-  return m == SnapshotMode::kCopy ? "copy" : "overlay";
-}
+std::string_view mode_name(SnapshotMode m) { return m == SnapshotMode::kCopy ? "copy" : "overlay"; }
 
 // Mounts with the new mount API, one fsconfig per parameter.
 Result<void> mount_fsconfig(const OverlayPlan& plan, const std::string& target) {
@@ -58,11 +56,11 @@ bool lowerdir_append_supported(const std::string& some_dir) {
 Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& dir) {
   std::vector<OverlayLayer> layers;
   for (const auto& l : img.layers) {
-    auto link = BERTH_TRY(
-        s.db().scalar("SELECT link FROM layers WHERE diff_id=?1", {l.diff_id.str()}));
+    auto link =
+        BERTH_TRY(s.db().scalar("SELECT link FROM layers WHERE diff_id=?1", {l.diff_id.str()}));
     if (!link)
-      return fail(make_error(ErrorKind::kFailedPrecondition, "layer {} is not unpacked",
-                             l.diff_id.str()));
+      return fail(
+          make_error(ErrorKind::kFailedPrecondition, "layer {} is not unpacked", l.diff_id.str()));
     layers.push_back({s.layer_path(l.diff_id), *link});
   }
   UniqueFd rootfd(::open(s.root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -103,11 +101,10 @@ Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_vie
   StoreLock held = BERTH_TRY(lock(false));
   std::string k(key);
   // Recorded first: from now on garbage collection keeps the image's layers.
-  auto ins = db_.run("INSERT INTO snapshots(key, manifest, mode, created) VALUES(?1,?2,?3,?4)",
-                     {k, img.manifest.str(), std::string(mode_name(mode)),
-                      static_cast<int64_t>(time(nullptr))});
-  if (!ins)
-    return fail(make_error(ErrorKind::kAlreadyExists, "snapshot {:?} exists already", k));
+  auto ins = db_.run(
+      "INSERT INTO snapshots(key, manifest, mode, created) VALUES(?1,?2,?3,?4)",
+      {k, img.manifest.str(), std::string(mode_name(mode)), static_cast<int64_t>(time(nullptr))});
+  if (!ins) return fail(make_error(ErrorKind::kAlreadyExists, "snapshot {:?} exists already", k));
   std::string dir = root_ + "/snapshots/" + k;
   Snapshot snap{k, dir + "/rootfs", mode};
   auto made = [&]() -> Result<void> {

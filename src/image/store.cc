@@ -128,8 +128,7 @@ Result<std::string> Store::short_link(const Digest& diff_id) {
   return fail(make_error(ErrorKind::kInternal, "no short link for {}", diff_id.str()));
 }
 
-Result<void> Store::commit_layer(const std::string& staging, const Digest& diff_id,
-                                 int64_t size) {
+Result<void> Store::commit_layer(const std::string& staging, const Digest& diff_id, int64_t size) {
   std::string dest = layer_path(diff_id);
   if (rename(staging.c_str(), dest.c_str()) != 0) {
     if (errno != ENOTEMPTY && errno != EEXIST)
@@ -165,10 +164,10 @@ Result<ImageRecord> Store::record_image(const Digest& manifest_digest,
   }
   std::string mt = m.media_type.empty() ? std::string(media::kOciManifest) : m.media_type;
   BERTH_CHECK(db_.transaction([&]() -> Result<void> {
-    BERTH_CHECK(db_.run(
-        "INSERT OR IGNORE INTO manifests(digest, media_type, config, size, created) "
-        "VALUES(?1,?2,?3,?4,?5)",
-        {manifest_digest.str(), mt, m.config.digest.str(), total, now()}));
+    BERTH_CHECK(
+        db_.run("INSERT OR IGNORE INTO manifests(digest, media_type, config, size, created) "
+                "VALUES(?1,?2,?3,?4,?5)",
+                {manifest_digest.str(), mt, m.config.digest.str(), total, now()}));
     for (size_t i = 0; i < m.layers.size(); ++i)
       BERTH_CHECK(db_.run(
           "INSERT OR IGNORE INTO manifest_layers(manifest, idx, blob, diff_id, media_type, size) "
@@ -185,10 +184,10 @@ Result<ImageRecord> Store::record_image(const Digest& manifest_digest,
 
 Result<std::vector<LayerRef>> Store::load_layers(const Digest& manifest) {
   std::vector<LayerRef> out;
-  Stmt st = BERTH_TRY(db_.query(
-      "SELECT blob, diff_id, media_type, size FROM manifest_layers WHERE manifest=?1 "
-      "ORDER BY idx",
-      {manifest.str()}));
+  Stmt st = BERTH_TRY(
+      db_.query("SELECT blob, diff_id, media_type, size FROM manifest_layers WHERE manifest=?1 "
+                "ORDER BY idx",
+                {manifest.str()}));
   while (BERTH_TRY(st.step())) {
     LayerRef l;
     l.blob = BERTH_TRY(Digest::parse(st.text(0)));
@@ -242,8 +241,8 @@ Result<ImageRecord> Store::resolve(std::string_view ref) {
   }
   if (hexish) {
     std::string like = "sha256:" + hex + "%";
-    Stmt st = BERTH_TRY(db_.query(
-        "SELECT digest FROM manifests WHERE config LIKE ?1 OR digest LIKE ?1", {like}));
+    Stmt st = BERTH_TRY(
+        db_.query("SELECT digest FROM manifests WHERE config LIKE ?1 OR digest LIKE ?1", {like}));
     std::set<std::string> found;
     while (BERTH_TRY(st.step())) found.insert(st.text(0));
     if (found.size() == 1) return load_record(BERTH_TRY(Digest::parse(*found.begin())));
@@ -292,8 +291,8 @@ Result<std::vector<std::string>> Store::remove(std::string_view ref, bool force)
       db_.count("SELECT COUNT(*) FROM snapshots WHERE manifest=?1", {img.manifest.str()}));
   bool last = names.size() == img.names.size();
   if (last && snaps > 0 && !force)
-    return fail(make_error(ErrorKind::kFailedPrecondition,
-                           "image {} is in use by {} container(s)", img.config.short_id(), snaps));
+    return fail(make_error(ErrorKind::kFailedPrecondition, "image {} is in use by {} container(s)",
+                           img.config.short_id(), snaps));
   BERTH_CHECK(db_.transaction([&]() -> Result<void> {
     for (const auto& n : names) {
       BERTH_CHECK(db_.run("DELETE FROM tags WHERE name=?1", {n}));
@@ -308,16 +307,17 @@ Result<std::vector<std::string>> Store::remove(std::string_view ref, bool force)
 
 Result<void> Store::add_blob_source(const Digest& d, std::string_view registry,
                                     std::string_view repo) {
-  return db_.run("INSERT OR IGNORE INTO blob_sources(digest, registry, repository) "
-                 "VALUES(?1,?2,?3)",
-                 {d.str(), std::string(registry), std::string(repo)});
+  return db_.run(
+      "INSERT OR IGNORE INTO blob_sources(digest, registry, repository) "
+      "VALUES(?1,?2,?3)",
+      {d.str(), std::string(registry), std::string(repo)});
 }
 
 Result<std::vector<std::string>> Store::blob_sources(const Digest& d, std::string_view registry) {
   std::vector<std::string> out;
-  Stmt st = BERTH_TRY(db_.query(
-      "SELECT repository FROM blob_sources WHERE digest=?1 AND registry=?2",
-      {d.str(), std::string(registry)}));
+  Stmt st =
+      BERTH_TRY(db_.query("SELECT repository FROM blob_sources WHERE digest=?1 AND registry=?2",
+                          {d.str(), std::string(registry)}));
   while (BERTH_TRY(st.step())) out.push_back(st.text(0));
   return out;
 }
@@ -350,13 +350,14 @@ Result<GcStats> Store::gc(bool dangling) {
   }
   for (const auto& n : dir_names(root_ + "/blobs/sha256")) {
     if (blobs.count(n)) continue;
-    struct stat st{};
+    struct stat st {};
     if (stat((root_ + "/blobs/sha256/" + n).c_str(), &st) == 0) stats.bytes += st.st_size;
     BERTH_CHECK(remove_path(root_ + "/blobs/sha256", n));
     ++stats.blobs;
   }
-  BERTH_CHECK(db_.run("DELETE FROM layers WHERE substr(diff_id, 8) NOT IN "
-                      "(SELECT substr(diff_id, 8) FROM manifest_layers)"));
+  BERTH_CHECK(
+      db_.run("DELETE FROM layers WHERE substr(diff_id, 8) NOT IN "
+              "(SELECT substr(diff_id, 8) FROM manifest_layers)"));
   for (const auto& n : dir_names(root_ + "/layers")) {
     if (layers.count(n)) continue;
     BERTH_CHECK(remove_path(root_ + "/layers", n));
@@ -368,8 +369,9 @@ Result<GcStats> Store::gc(bool dangling) {
     std::string target = k > 0 ? std::string(buf, static_cast<size_t>(k)) : "";
     if (!layers.count(path::basename(target))) unlink((root_ + "/l/" + n).c_str());
   }
-  BERTH_CHECK(db_.run("DELETE FROM blob_sources WHERE substr(digest, 8) NOT IN "
-                      "(SELECT substr(blob, 8) FROM manifest_layers)"));
+  BERTH_CHECK(
+      db_.run("DELETE FROM blob_sources WHERE substr(digest, 8) NOT IN "
+              "(SELECT substr(blob, 8) FROM manifest_layers)"));
   for (const auto& n : dir_names(root_ + "/ingest")) (void)remove_path(root_ + "/ingest", n);
   clean_stale_tmp();
   return stats;
@@ -402,7 +404,7 @@ Result<CheckReport> Store::check(bool verify_blobs) {
       std::string hex = st.text(0).substr(7);
       layer_rows.insert(hex);
       if (!layer_dirs.count(hex)) problem("layer " + st.text(0) + ": directory is missing");
-      struct stat lst{};
+      struct stat lst {};
       if (stat((root_ + "/l/" + st.text(1)).c_str(), &lst) != 0)
         problem("layer " + st.text(0) + ": short link l/" + st.text(1) + " is broken");
     }
@@ -414,8 +416,8 @@ Result<CheckReport> Store::check(bool verify_blobs) {
     std::string m = ms.text(0);
     need_blob(m, "image " + m);
     need_blob(ms.text(1), "image " + m + " config");
-    Stmt ls = BERTH_TRY(
-        db_.query("SELECT blob, diff_id FROM manifest_layers WHERE manifest=?1", {m}));
+    Stmt ls =
+        BERTH_TRY(db_.query("SELECT blob, diff_id FROM manifest_layers WHERE manifest=?1", {m}));
     while (BERTH_TRY(ls.step())) {
       need_blob(ls.text(0), "image " + m + " layer");
       if (!layer_rows.count(ls.text(1).substr(7)))
@@ -427,8 +429,8 @@ Result<CheckReport> Store::check(bool verify_blobs) {
   while (BERTH_TRY(ts.step())) problem("name " + ts.text(0) + ": image " + ts.text(1) + " missing");
   Stmt ss = BERTH_TRY(db_.query("SELECT key, manifest FROM snapshots"));
   while (BERTH_TRY(ss.step())) {
-    int64_t n = BERTH_TRY(db_.count("SELECT COUNT(*) FROM manifests WHERE digest=?1",
-                                    {ss.text(1)}));
+    int64_t n =
+        BERTH_TRY(db_.count("SELECT COUNT(*) FROM manifests WHERE digest=?1", {ss.text(1)}));
     if (n == 0) problem("snapshot " + ss.text(0) + ": image " + ss.text(1) + " missing");
     if (!file::exists(root_ + "/snapshots/" + ss.text(0)))
       problem("snapshot " + ss.text(0) + ": directory is missing");

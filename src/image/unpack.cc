@@ -76,12 +76,18 @@ class Unpacker {
   Result<void> special(int dirfd, const std::string& name, struct archive_entry* e, mode_t type);
   void set_owner(int fd, int dirfd, const std::string& name, struct archive_entry* e);
   void set_xattrs(int fd, struct archive_entry* e);
-  void invalidate() { cache_.clear(); }
+  // Entries may have changed what a cached path resolves to. The fds stay open until the next
+  // entry (the caller may still hold one).
+  void invalidate() {
+    for (auto& [k, fd] : cache_) graveyard_.push_back(std::move(fd));
+    cache_.clear();
+  }
 
   struct archive* a_;
   int root_;
   UnpackOptions opts_;
   std::map<std::string, UniqueFd> cache_;  // parent path -> O_PATH fd
+  std::vector<UniqueFd> graveyard_;
   std::vector<DirTimes> dirs_;
 };
 
@@ -98,7 +104,7 @@ Result<int> Unpacker::parent_fd(const std::string& parent, bool create) {
   auto fd = sys::open_in_root(root_, parent.empty() ? "." : parent,
                               create ? sys::Create::kDir : sys::Create::kNone);
   if (!fd) return fail(std::move(fd.error()));
-  if (cache_.size() > 256) cache_.clear();
+  if (cache_.size() > 256) invalidate();
   int raw = fd->get();
   cache_.emplace(parent, std::move(*fd));
   return raw;
@@ -107,8 +113,8 @@ Result<int> Unpacker::parent_fd(const std::string& parent, bool create) {
 void Unpacker::set_owner(int fd, int dirfd, const std::string& name, struct archive_entry* e) {
   auto uid = static_cast<uid_t>(archive_entry_uid(e));
   auto gid = static_cast<gid_t>(archive_entry_gid(e));
-  int rc = fd >= 0 ? fchown(fd, uid, gid)
-                   : fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+  int rc =
+      fd >= 0 ? fchown(fd, uid, gid) : fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
   if (rc != 0 && !opts_.rootless) log::debug("chown {}: {}", name, strerror(errno));
 }
 
@@ -121,8 +127,7 @@ void Unpacker::set_xattrs(int fd, struct archive_entry* e) {
     std::string_view n(name);
     // overlayfs's own attributes would let a layer redirect lookups into other layers.
     if (n.rfind("trusted.overlay.", 0) == 0 || n.rfind("user.overlay.", 0) == 0) continue;
-    if (fsetxattr(fd, name, value, size, 0) != 0)
-      log::debug("xattr {}: {}", name, strerror(errno));
+    if (fsetxattr(fd, name, value, size, 0) != 0) log::debug("xattr {}: {}", name, strerror(errno));
   }
 }
 
@@ -146,8 +151,8 @@ Result<void> Unpacker::whiteout(const std::string& parent, const std::string& ba
 }
 
 Result<void> Unpacker::regular(int dirfd, const std::string& name, struct archive_entry* e) {
-  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       0600));
+  UniqueFd fd(
+      ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) return fail(sys_error(errno, "create {}", name));
   const void* buf;
   size_t size;
@@ -187,9 +192,10 @@ Result<void> Unpacker::hardlink(int dirfd, const std::string& name, const char* 
   std::string tparent = slash == std::string::npos ? "" : t.substr(0, slash);
   std::string tbase = slash == std::string::npos ? t : t.substr(slash + 1);
   auto tdir = sys::open_in_root(root_, tparent.empty() ? "." : tparent);
-  if (!tdir) return fail(make_error(ErrorKind::kInvalidArgument,
-                                    "hardlink {} to {:?}: target not in this layer", name, t));
-  struct stat st{};
+  if (!tdir)
+    return fail(make_error(ErrorKind::kInvalidArgument,
+                           "hardlink {} to {:?}: target not in this layer", name, t));
+  struct stat st {};
   if (fstatat(tdir->get(), tbase.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
     return fail(invalid("hardlink {} to {:?}: target not in this layer", name, t));
   if (S_ISDIR(st.st_mode)) return fail(invalid("hardlink {} to directory {:?}", name, t));
@@ -200,7 +206,7 @@ Result<void> Unpacker::hardlink(int dirfd, const std::string& name, const char* 
 
 Result<void> Unpacker::directory(int dirfd, const std::string& path, const std::string& name,
                                  struct archive_entry* e) {
-  struct stat st{};
+  struct stat st {};
   if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
     invalidate();
     BERTH_CHECK(remove_at(dirfd, name));
@@ -246,6 +252,7 @@ Result<void> Unpacker::special(int dirfd, const std::string& name, struct archiv
 Result<void> Unpacker::apply(struct archive_entry* e) {
   const char* raw = archive_entry_pathname(e);
   if (!raw) return fail(invalid("entry without a name"));
+  graveyard_.clear();
   std::string path = BERTH_TRY(clean_entry_name(raw));
   ++stats.entries;
   if (path.empty()) return {};  // the root itself
@@ -257,7 +264,7 @@ Result<void> Unpacker::apply(struct archive_entry* e) {
   mode_t type = archive_entry_filetype(e);
   if (type == AE_IFDIR) return directory(dirfd, path, base, e);
   // Every other type replaces what is there.
-  struct stat st{};
+  struct stat st {};
   if (fstatat(dirfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     invalidate();
     BERTH_CHECK(remove_at(dirfd, base));
@@ -267,15 +274,21 @@ Result<void> Unpacker::apply(struct archive_entry* e) {
     return hardlink(dirfd, base, target);
   }
   switch (type) {
-    case AE_IFREG: return regular(dirfd, base, e);
+    case AE_IFREG:
+      return regular(dirfd, base, e);
     case AE_IFLNK:
       invalidate();
       return special(dirfd, base, e, S_IFLNK);
-    case AE_IFCHR: return special(dirfd, base, e, S_IFCHR);
-    case AE_IFBLK: return special(dirfd, base, e, S_IFBLK);
-    case AE_IFIFO: return special(dirfd, base, e, S_IFIFO);
-    case AE_IFSOCK: return {};  // sockets are not recreated (as Docker does)
-    default: return fail(invalid("entry {}: unsupported file type {:o}", path, type));
+    case AE_IFCHR:
+      return special(dirfd, base, e, S_IFCHR);
+    case AE_IFBLK:
+      return special(dirfd, base, e, S_IFBLK);
+    case AE_IFIFO:
+      return special(dirfd, base, e, S_IFIFO);
+    case AE_IFSOCK:
+      return {};  // sockets are not recreated (as Docker does)
+    default:
+      return fail(invalid("entry {}: unsupported file type {:o}", path, type));
   }
 }
 

@@ -21,7 +21,8 @@ TEST(Reference, NormalizesLikeDocker) {
   EXPECT_EQ(norm("localhost/app"), "localhost/app:latest");
   EXPECT_EQ(norm("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
   EXPECT_EQ(norm("[::1]:5000/app:x"), "[::1]:5000/app:x");
-  EXPECT_EQ(norm("a.b_c__d-e---f/x"), "docker.io/a.b_c__d-e---f/x:latest");
+  EXPECT_EQ(norm("ns/a.b_c__d-e---f"), "docker.io/ns/a.b_c__d-e---f:latest");
+  EXPECT_EQ(norm("a.b/x").rfind("a.b/x:latest", 0), 0u);  // a dot: a registry
 }
 
 TEST(Reference, Digests) {
