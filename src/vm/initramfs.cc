@@ -15,6 +15,18 @@ std::string_view agent_binary() {
                           static_cast<size_t>(berth_agent_end - berth_agent_start));
 }
 
+std::string_view strip_module_signature(std::string_view ko) {
+  constexpr std::string_view kMarker = "~Module signature appended~\n";
+  constexpr size_t kInfo = 12;  // struct module_signature; sig_len (be32) last
+  if (!ko.ends_with(kMarker) || ko.size() < kMarker.size() + kInfo) return ko;
+  size_t info = ko.size() - kMarker.size() - kInfo;
+  uint32_t sig_len = 0;
+  for (int i = 0; i < 4; ++i)
+    sig_len = (sig_len << 8) | static_cast<unsigned char>(ko[info + 8 + static_cast<size_t>(i)]);
+  if (sig_len > info) return ko;
+  return ko.substr(0, info - sig_len);
+}
+
 std::string build_initramfs(std::string_view agent,
                             const std::vector<std::pair<std::string, std::string>>& modules) {
   CpioWriter w;
@@ -22,7 +34,8 @@ std::string build_initramfs(std::string_view agent,
   w.char_device("dev/console", 5, 1);
   w.dir("lib");
   w.dir("lib/modules");
-  for (const auto& [name, content] : modules) w.file("lib/modules/" + name + ".ko", content);
+  for (const auto& [name, content] : modules)
+    w.file("lib/modules/" + name + ".ko", strip_module_signature(content));
   w.file("init", agent, 0755);
   return w.finish();
 }
@@ -30,6 +43,7 @@ std::string build_initramfs(std::string_view agent,
 Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir) {
   std::string_view agent = agent_binary();
   Sha256 h;
+  h.update("berth-initramfs-v2");  // bump when build_initramfs changes
   h.update(agent);
   h.update(k.dir);
   h.update(k.modules_dep);

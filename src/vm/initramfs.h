@@ -15,6 +15,13 @@ namespace berth::vm {
 // The embedded agent binary.
 std::string_view agent_binary();
 
+// A module without its appended signature ("~Module signature appended~"). The guest kernel
+// then loads it without verifying an RSA signature, which under TCG costs tens of ms per
+// module (the kernel does not enforce signatures: CONFIG_MODULE_SIG_FORCE is off, and a
+// module that fails the check loads all the same, tainting the kernel). A module without
+// a signature is returned unchanged.
+std::string_view strip_module_signature(std::string_view ko);
+
 // Pure: the cpio archive of the agent and the modules ((name, content) pairs).
 std::string build_initramfs(std::string_view agent,
                             const std::vector<std::pair<std::string, std::string>>& modules);

@@ -177,6 +177,7 @@ Result<void> Monitor::launch() {
   auto pid = spawn(sp);
   if (!pid) return fail(std::move(pid.error()));
   qemu_ = *pid;
+  log::debug("vm {}: QEMU {} started", cfg_.id, qemu_);
   qemu_pidfd_.reset(sys::pidfd_open(qemu_));
   record_pids();
   qmp_ = QmpClient(std::move(qmp_here));
@@ -215,6 +216,8 @@ std::string Monitor::failure_detail() const {
 
 void Monitor::on_frame(const proto::Frame& f) {
   using proto::Type;
+  if (f.type != Type::kStdout && f.type != Type::kStderr)
+    log::debug("vm {}: guest sent {}", cfg_.id, proto::type_name(f.type));
   switch (f.type) {
     case Type::kHello:
       if (phase_ == Phase::kBooting) {
@@ -267,7 +270,7 @@ void Monitor::on_frame(const proto::Frame& f) {
       break;
     }
     case Type::kLog:
-      log::info("vm {}: guest: {}", cfg_.id, f.payload);
+      log::debug("vm {}: guest: {}", cfg_.id, f.payload);
       break;
     default:
       log::warn("vm {}: unexpected frame {} from the guest", cfg_.id, proto::type_name(f.type));
@@ -457,6 +460,7 @@ void Monitor::finish(int code, const std::string& why) {
   }
   (void)file::write_atomic(file(kExitCodeFile), std::to_string(code), 0600, false);
   stop_helpers();
+  log::debug("vm {}: QEMU stopped, exit code {}", cfg_.id, code);
   if (phase_ < Phase::kCreated) report("error " + (why.empty() ? "the VM stopped" : why));
   for (auto& c : clients_) {
     if (c.gone) continue;
@@ -583,7 +587,7 @@ void Monitor::run() {
 void run_monitor(MonitorConfig cfg) {
   UniqueFd log_fd(::open(path::join(cfg.state_dir, kMonitorLog).c_str(),
                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  log::configure(log_fd.valid() ? log_fd.release() : -1, log::Format::kText,
+  log::configure(log_fd.valid() ? log_fd.release() : -1, log::Format::kJson,
                  log::enabled(log::Level::kDebug) ? log::Level::kDebug : log::Level::kInfo);
   log::set_program("berth-vm-monitor");
   Monitor m(std::move(cfg));

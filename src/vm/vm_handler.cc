@@ -265,6 +265,8 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
   BERTH_CHECK(runtime::validate_id(id));
   if (!spec.process) return fail(invalid("process: missing (nothing to run)"));
   Prepared p = BERTH_TRY(prepare(id, spec, opts, defaults_));
+  log::debug("vm {}: planned ({} MiB, {} CPU, {})", id, p.mon.qemu.memory_mib, p.mon.qemu.cpus,
+             p.mon.qemu.kvm ? "kvm" : "tcg");
 
   UniqueFd tty;
   if (spec.process->terminal) tty = BERTH_TRY(open_terminal(*spec.process, opts));
@@ -302,6 +304,7 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
   std::string cache = path::join(p.opts.vm_dir, "cache");
   p.mon.qemu.rootfs = BERTH_TRY(ensure_rootfs_image(p.rootfs, cache, p.opts.rootfs_key));
   p.mon.qemu.initrd = BERTH_TRY(ensure_initramfs(p.kernel, cache));
+  log::debug("vm {}: rootfs image {}, initramfs {}", id, p.mon.qemu.rootfs, p.mon.qemu.initrd);
   p.mon.state_dir = store_.dir(id);
   st.extra["rootfs_image"] = p.mon.qemu.rootfs;
 
@@ -323,6 +326,7 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
     return fail(make_error(ErrorKind::kInternal, "VM {}: {}", id, line->substr(6)));
   if (*line != "ready") return fail(make_error(ErrorKind::kInternal, "VM monitor: {:?}", *line));
 
+  log::debug("vm {}: guest ready", id);
   st.status = oci::Status::kCreated;
   BERTH_CHECK(store_.save(st));
   if (!opts.pid_file.empty())

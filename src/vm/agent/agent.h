@@ -52,7 +52,8 @@ Result<Child> spawn_process(const proto::GuestProcess& p);
 Result<void> start_process(Child& c);
 
 // relay.cc: the whole session after the port is open. Returns when the guest may power off.
-void run_session(int port);
+// `timing` goes to the host as a kLog line.
+void run_session(int port, const std::string& timing);
 
 int main();
 

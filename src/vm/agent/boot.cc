@@ -94,16 +94,31 @@ Result<UniqueFd> open_port(std::string_view name, int timeout_ms) {
   }
 }
 
+namespace {
+
+int64_t uptime_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
 int main() {
+  int64_t t_init = uptime_ms();
   early_mounts();
   std::vector<std::string> mods = split(cmdline_value("berth.modules"), ',');
   std::erase(mods, std::string());
   if (auto r = load_modules(mods); !r) say(r.error().text());
+  int64_t t_mods = uptime_ms();
   auto port = open_port(proto::kPortName, 30000);
   if (!port) {
     say(port.error().text());
   } else {
-    run_session(port->get());
+    // For the host's log: where the boot time went.
+    std::string timing = fmt::format("boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms",
+                                     t_init, mods.size(), t_mods, uptime_ms());
+    run_session(port->get(), timing);
   }
   ::sync();
   ::reboot(RB_POWER_OFF);

@@ -25,7 +25,7 @@ int64_t now_ms() {
 class Session {
  public:
   explicit Session(int port) : port_(port) {}
-  void run();
+  void run(const std::string& timing);
 
  private:
   void send(proto::Type t, std::string_view payload = {}) {
@@ -179,7 +179,7 @@ void Session::pump_stdin() {
     child_.stdin_w.reset();
 }
 
-void Session::run() {
+void Session::run(const std::string& timing) {
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -188,6 +188,7 @@ void Session::run() {
   ::signal(SIGPIPE, SIG_IGN);
 
   send(proto::Type::kHello, proto::encode_u32(proto::kVersion));
+  send(proto::Type::kLog, timing);
   bool exit_sent = false;
   int64_t ack_deadline = 0;
   while (true) {
@@ -259,9 +260,9 @@ void Session::run() {
 
 }  // namespace
 
-void run_session(int port) {
+void run_session(int port, const std::string& timing) {
   Session s(port);
-  s.run();
+  s.run(timing);
 }
 
 }  // namespace berth::vm::agent
