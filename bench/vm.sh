@@ -23,12 +23,13 @@ kdir=${kdir%/}
 command -v qemu-system-x86_64 >/dev/null || { echo "vm.sh: qemu-system-x86_64 missing" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/berth-bench-vm.XXXXXX)
-state=$work/state
+# Runtime state on tmpfs, as in production (/run).
+state=$(mktemp -d /run/berth-bench-vm.XXXXXX)
 cleanup() {
   for id in $("$RT" --root "$state" list -q 2>/dev/null); do
     "$RT" --root "$state" delete --force "$id" >/dev/null 2>&1 || true
   done
-  rm -rf "$work"
+  rm -rf "$work" "$state"
 }
 trap cleanup EXIT
 
@@ -105,6 +106,6 @@ sleep 1
 qpid=$(pgrep -f -- "-name berth-rss" | head -n1)
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$qpid/status")
 pss=$(awk '/^Pss:/ {print $2}' "/proc/$qpid/smaps_rollup")
-mem=$(python3 -c "import json;print(json.load(open('$state/rss/state.json'))['extra']['memory_mib'])" 2>/dev/null || echo '?')
+mem=$(python3 -c "import json;print(json.load(open('$state/rss/state.json'))['berth']['extra']['memory_mib'])" 2>/dev/null || echo '?')
 echo "QEMU of one VM (${mem} MiB guest, running 'sleep'): RSS $((rss / 1024)) MiB, PSS $((pss / 1024)) MiB"
 "$RT" --root "$state" delete --force rss

@@ -42,9 +42,12 @@ std::string build_initramfs(std::string_view agent,
 
 Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir) {
   std::string_view agent = agent_binary();
+  // The agent is our own build output: a fast FNV-1a digest of it is key enough.
+  uint64_t fnv = 0xcbf29ce484222325ull;
+  for (unsigned char c : agent) fnv = (fnv ^ c) * 0x100000001b3ull;
   Sha256 h;
   h.update("berth-initramfs-v2");  // bump when build_initramfs changes
-  h.update(agent);
+  h.update(fmt::format("{} {:016x}", agent.size(), fnv));
   h.update(k.dir);
   h.update(k.modules_dep);
   std::string out = path::join(cache_dir, "initramfs-" + h.hex().substr(0, 24) + ".cpio");

@@ -117,6 +117,7 @@ class Monitor {
   int in_fd_ = -1;
   bool stdin_open_ = false;
   bool exited_ = false;
+  bool hard_stop_ = false;  // SIGKILL QEMU rather than ask it to quit
   int64_t boot_deadline_ = 0;
 };
 
@@ -266,6 +267,9 @@ void Monitor::on_frame(const proto::Frame& f) {
       exited_ = true;
       send(Type::kAck);
       flush_agent();
+      // All output and the guest's writes to shared directories are in: nothing in the VM
+      // is worth a clean shutdown (its disk is a throwaway snapshot).
+      hard_stop_ = true;
       finish(code ? static_cast<int>(*code) & 0xff : 255, "");
       break;
     }
@@ -417,7 +421,9 @@ void Monitor::on_stdin() {
 
 void Monitor::stop_helpers() {
   if (qemu_ > 0) {
-    if (qmp_.connected())
+    if (hard_stop_)
+      ::kill(qemu_, SIGKILL);
+    else if (qmp_.connected())
       (void)qmp_.quit(1000);
     else
       ::kill(qemu_, SIGTERM);

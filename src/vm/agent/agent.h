@@ -32,6 +32,9 @@ Result<UniqueFd> open_port(std::string_view name, int timeout_ms);
 
 // mounts.cc: mounts /dev/vda, enters it as the root, makes every mount of the config.
 Result<void> setup_root(const proto::GuestConfig& c);
+// Writes back what the guest cached for the host's shared directories (virtiofs), so that
+// the host may stop the VM as soon as it has the exit record.
+void sync_shared();
 
 // network.cc: lo up; the NIC with c.net.mac configured when c.net.address is set.
 Result<void> setup_network(const proto::GuestNet& n);

@@ -116,8 +116,9 @@ int main() {
     say(port.error().text());
   } else {
     // For the host's log: where the boot time went.
-    std::string timing = fmt::format("boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms",
-                                     t_init, mods.size(), t_mods, uptime_ms());
+    std::string timing =
+        fmt::format("boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms", t_init,
+                    mods.size(), t_mods, uptime_ms());
     run_session(port->get(), timing);
   }
   ::sync();

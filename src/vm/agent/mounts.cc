@@ -15,6 +15,12 @@
 namespace berth::vm::agent {
 namespace {
 
+// The virtiofs mounts, opened (their paths may be covered later).
+std::vector<UniqueFd>& shared_mounts() {
+  static std::vector<UniqueFd> fds;
+  return fds;
+}
+
 Result<void> wait_for(const char* dev, int timeout_ms) {
   for (int waited = 0; ::access(dev, F_OK) != 0; waited += 2) {
     if (waited > timeout_ms) return fail(make_error(ErrorKind::kNotFound, "no {}", dev));
@@ -74,6 +80,7 @@ Result<void> make_mount(const proto::GuestMount& m, int files_dir, size_t index)
     case proto::GuestMount::Kind::kVirtiofs:
       if (::mount(m.source.c_str(), target.c_str(), "virtiofs", flags, nullptr) != 0)
         return fail(sys_error(errno, "mount virtiofs {} on {}", m.source, target));
+      shared_mounts().emplace_back(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       return {};
     case proto::GuestMount::Kind::kFile: {
       BERTH_CHECK(bind_from(files_dir, std::to_string(index), target));
@@ -103,6 +110,11 @@ void make_readonly(const std::string& p) {
 }
 
 }  // namespace
+
+void sync_shared() {
+  for (const auto& fd : shared_mounts())
+    if (fd) ::syncfs(fd.get());
+}
 
 Result<void> setup_root(const proto::GuestConfig& c) {
   // Copied files wait in the initramfs until they are bound into place.

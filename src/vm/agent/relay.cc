@@ -193,6 +193,7 @@ void Session::run(const std::string& timing) {
   int64_t ack_deadline = 0;
   while (true) {
     if (exited_ && !child_.stdout_r && !child_.stderr_r && !exit_sent) {
+      sync_shared();
       send(proto::Type::kExit, proto::encode_u32(static_cast<uint32_t>(exit_code_)));
       exit_sent = true;
       ack_deadline = now_ms() + 10000;
