@@ -6,6 +6,7 @@
 //   wait               -> exit <code>               (when the process has exited and the VM
 //                                                    is gone; the waiter is "attached": if
 //                                                    it disconnects first, the VM is stopped)
+//   pause | resume     -> ok | error <text>        (QMP stop / cont: the whole VM freezes)
 //   shutdown           -> (the connection closes when the monitor has cleaned up and exits)
 #pragma once
 

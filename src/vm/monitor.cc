@@ -118,6 +118,7 @@ class Monitor {
   bool stdin_open_ = false;
   bool exited_ = false;
   bool hard_stop_ = false;  // SIGKILL QEMU rather than ask it to quit
+  bool paused_ = false;
   int64_t boot_deadline_ = 0;
 };
 
@@ -340,9 +341,15 @@ void Monitor::on_client(Client& c) {
       if (!sig || *sig == 0 || *sig > 64) {
         (void)control::send_line(c.fd.get(), "error bad signal");
       } else {
+        // A frozen VM sees SIGKILL only once it runs again (as a frozen cgroup).
+        if (*sig == SIGKILL && paused_ && qmp_.execute("cont", nullptr, 5000)) paused_ = false;
         send(proto::Type::kSignal, proto::encode_signal(static_cast<int>(*sig), words[2] == "1"));
         (void)control::send_line(c.fd.get(), "ok");
       }
+    } else if (verb == "pause" || verb == "resume") {
+      auto r = qmp_.execute(verb == "pause" ? "stop" : "cont", nullptr, 5000);
+      if (r) paused_ = verb == "pause";
+      (void)control::send_line(c.fd.get(), r ? "ok" : "error " + r.error().text());
     } else if (verb == "wait") {
       c.waiter = true;
     } else if (verb == "shutdown") {

@@ -156,6 +156,8 @@ Result<Prepared> prepare(std::string_view id, const oci::Spec& spec,
   cl.verbose = p.opts.verbose_console;
   q.cmdline = kernel_cmdline(cl);
   p.mon.id = std::string(id);
+  // A VM has a hostname of its own: the container's id unless the spec names one.
+  if (p.guest.config.hostname.empty()) p.guest.config.hostname = std::string(id.substr(0, 63));
   p.mon.shares = p.guest.shares;
   p.mon.guest = p.guest.config;
   if (const char* t = getenv("BERTH_VM_BOOT_TIMEOUT"); t && parse_uint(t))
@@ -255,9 +257,8 @@ bool wait_gone(pid_t pid, uint64_t start_time, int timeout_ms) {
 oci::Status vm_status(const oci::State& st) {
   if (st.pid <= 0) return st.status == oci::Status::kCreating ? st.status : oci::Status::kStopped;
   if (!runtime::process_alive(st.pid, st.pid_start_time)) return oci::Status::kStopped;
-  return st.status == oci::Status::kRunning    ? oci::Status::kRunning
-         : st.status == oci::Status::kCreating ? oci::Status::kCreating
-                                               : oci::Status::kCreated;
+  // The monitor runs: the recorded status holds (only start, pause and resume change it).
+  return st.status == oci::Status::kStopped ? oci::Status::kRunning : st.status;
 }
 
 Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
@@ -436,6 +437,57 @@ Result<int> VmHandler::wait(std::string_view id) {
   if (!code && r == st.pid) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (!code) return fail(make_error(ErrorKind::kInternal, "VM {}: no exit status", id));
   return *code;
+}
+
+namespace {
+
+// Asks the monitor of a VM in state `from` for `verb`, then records `to`.
+Result<void> change_state(const runtime::Store& store, std::string_view id, const char* verb,
+                          oci::Status from, oci::Status to) {
+  UniqueFd lock = BERTH_TRY(store.lock(id));
+  oci::State st = BERTH_TRY(store.load(id));
+  oci::Status status = vm_status(st);
+  if (status != from)
+    return fail(make_error(ErrorKind::kFailedPrecondition, "container {:?} is {}, not {}", id,
+                           oci::status_name(status), oci::status_name(from)));
+  std::string reply =
+      BERTH_TRY(control::request(state_file(store, id, control::kSocketName), verb, 10000));
+  if (reply != "ok")
+    return fail(make_error(ErrorKind::kInternal, "{} VM {}: {}", verb, id,
+                           reply.starts_with("error ") ? reply.substr(6) : reply));
+  st.status = to;
+  return store.save(st);
+}
+
+}  // namespace
+
+Result<void> VmHandler::pause(std::string_view id) {
+  BERTH_CHECK(runtime::validate_id(id));
+  return change_state(store_, id, "pause", oci::Status::kRunning, oci::Status::kPaused);
+}
+
+Result<void> VmHandler::resume(std::string_view id) {
+  BERTH_CHECK(runtime::validate_id(id));
+  return change_state(store_, id, "resume", oci::Status::kPaused, oci::Status::kRunning);
+}
+
+Result<std::vector<pid_t>> VmHandler::pids(std::string_view id) {
+  BERTH_CHECK(runtime::validate_id(id));
+  oci::State st = BERTH_TRY(store_.load(id));
+  std::vector<pid_t> out;
+  if (vm_status(st) == oci::Status::kStopped) return out;
+  out.push_back(st.pid);
+  if (auto text = file::read(state_file(store_, id, kPidsFile))) {
+    for (const auto& line : split(*text, '\n')) {
+      auto f = split(line, ' ');
+      if (f.size() != 2) continue;
+      auto pid = parse_uint(f[0]);
+      auto start = parse_uint(f[1]);
+      if (pid && start && runtime::process_alive(static_cast<pid_t>(*pid), *start))
+        out.push_back(static_cast<pid_t>(*pid));
+    }
+  }
+  return out;
 }
 
 }  // namespace berth::vm

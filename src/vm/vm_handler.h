@@ -12,6 +12,8 @@
 //   delete  stops the VM (through the monitor, else by killing it and the helpers it
 //           recorded) and removes the state dir: no process, socket or image copy is left.
 //   wait    the guest process's exit code; a waiter is attached: if it dies, the VM stops.
+//   pause / resume freeze and thaw the whole VM; ps lists the VM's host processes. exec
+//   and update are not supported (the handler interface says so).
 #pragma once
 
 #include "runtime/handler.h"
@@ -37,6 +39,11 @@ class VmHandler : public runtime::Handler {
   Result<void> kill(std::string_view id, int signal, bool all) override;
   Result<void> remove(std::string_view id, bool force) override;
   Result<int> wait(std::string_view id) override;
+  // The whole VM stops (QMP stop) and goes on (cont).
+  Result<void> pause(std::string_view id) override;
+  Result<void> resume(std::string_view id) override;
+  // The host processes of the VM: its monitor, QEMU and virtiofsd.
+  Result<std::vector<pid_t>> pids(std::string_view id) override;
 
   const runtime::Store& store() const { return store_; }
 

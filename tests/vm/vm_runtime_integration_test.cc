@@ -152,6 +152,58 @@ TEST_F(VmTest, CreateStartStateKillDelete) {
   EXPECT_FALSE(file_exists(rt.root() + "/" + id));
 }
 
+// pause freezes the whole VM, resume thaws it; ps lists the VM's host processes; kill --all
+// reaches every guest process.
+TEST_F(VmTest, PauseResumePsAndKillAll) {
+  Bundle b;
+  make_vm(b, {"sh", "-c", "while true; do echo tick; sleep 0.05; done"});
+  std::string id = rt.new_id();
+  ASSERT_EQ(create_detached(b, id).exit_code, 0) << read_file(b.dir() + "/err");
+  ASSERT_EQ(rt({"start", id}).exit_code, 0);
+  std::string out = b.dir() + "/out";
+  ASSERT_NE(wait_for_output(out, "tick\ntick\ntick\n", 60000).find("tick\ntick\ntick"),
+            std::string::npos);
+
+  CmdResult ps = rt({"ps", "--format", "json", id});
+  ASSERT_EQ(ps.exit_code, 0) << ps.err;
+  auto pids = nlohmann::json::parse(ps.out);
+  EXPECT_EQ(pids.size(), 2u) << ps.out;  // the monitor and QEMU
+  int monitor = nlohmann::json::parse(rt({"state", id}).out)["pid"].get<int>();
+  EXPECT_EQ(pids[0].get<int>(), monitor);
+  EXPECT_NE(read_file("/proc/" + std::to_string(pids[1].get<int>()) + "/cmdline").find("qemu"),
+            std::string::npos);
+
+  CmdResult p = rt({"pause", id});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(state_status(id), "paused");
+  usleep(300 * 1000);  // output already in flight lands
+  size_t frozen = read_file(out).size();
+  usleep(1000 * 1000);
+  EXPECT_EQ(read_file(out).size(), frozen) << "the guest ran while paused";
+  EXPECT_NE(rt({"pause", id}).exit_code, 0);  // not running
+
+  CmdResult r = rt({"resume", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(state_status(id), "running");
+  for (int i = 0; i < 200 && read_file(out).size() <= frozen; ++i) usleep(50 * 1000);
+  EXPECT_GT(read_file(out).size(), frozen) << "the guest did not go on after resume";
+
+  ASSERT_EQ(rt({"kill", "--all", id, "KILL"}).exit_code, 0);
+  EXPECT_EQ(wait_status(id, "stopped", 60000), "stopped");
+  EXPECT_EQ(rt({"delete", id}).exit_code, 0);
+}
+
+// A terminal without a console socket: `run` relays it itself.
+TEST_F(VmTest, RunRelaysTerminal) {
+  Bundle b;
+  make_vm(b, {"sh", "-c", "tty; echo relayed; exit 4"});
+  b.config()["process"]["terminal"] = true;
+  CmdResult r = rt.run_bundle(b);
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("relayed"), std::string::npos) << r.out;
+}
+
 // SIGKILL of `berth-runtime run`: the VM does not outlive its attached client.
 TEST_F(VmTest, SigkillOfRunStopsTheVm) {
   Bundle b;
