@@ -1,5 +1,10 @@
 #include "vm/initramfs.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
 #include "base/file.h"
 #include "base/path.h"
 #include "vm/cpio.h"
@@ -8,12 +13,39 @@
 extern "C" const char berth_agent_start[];
 extern "C" const char berth_agent_end[];
 
+namespace {
+constexpr size_t kKeepInitramfs = 4;
+}
+
 namespace berth::vm {
 
 std::string_view agent_binary() {
   return std::string_view(berth_agent_start,
                           static_cast<size_t>(berth_agent_end - berth_agent_start));
 }
+
+namespace {
+
+// Keeps the newest `keep` files of cache_dir whose names start with prefix (one per agent
+// build and kernel: older ones belong to builds that are gone). QEMU reads the initramfs
+// whole when it starts, so a running VM does not need its file any more.
+void evict_old(const std::string& cache_dir, std::string_view prefix, size_t keep) {
+  DIR* d = ::opendir(cache_dir.c_str());
+  if (!d) return;
+  std::vector<std::pair<int64_t, std::string>> found;
+  while (dirent* e = ::readdir(d)) {
+    if (!std::string_view(e->d_name).starts_with(prefix)) continue;
+    std::string p = path::join(cache_dir, e->d_name);
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) found.emplace_back(st.st_mtim.tv_sec, p);
+  }
+  ::closedir(d);
+  if (found.size() <= keep) return;
+  std::sort(found.begin(), found.end());
+  for (size_t i = 0; i + keep < found.size(); ++i) ::unlink(found[i].second.c_str());
+}
+
+}  // namespace
 
 std::string_view strip_module_signature(std::string_view ko) {
   constexpr std::string_view kMarker = "~Module signature appended~\n";
@@ -62,6 +94,7 @@ Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_d
   BERTH_CHECK(file::mkdir_all(cache_dir, 0700));
   BERTH_CHECK_CTX(file::write_atomic(out, build_initramfs(agent, modules), 0600, false),
                   "write the initramfs");
+  evict_old(cache_dir, "initramfs-", kKeepInitramfs);
   return out;
 }
 

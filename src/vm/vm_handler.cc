@@ -1,5 +1,6 @@
 #include "vm/vm_handler.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -62,8 +63,15 @@ uint64_t cached_tsc_khz(const std::string& cache_dir) {
   if (auto t = file::read(name))
     if (auto v = parse_uint(trim(*t)); v && *v > 0) return *v;
   uint64_t khz = host_tsc_khz();
-  if (khz > 0 && file::mkdir_all(cache_dir, 0700))
+  if (khz > 0 && file::mkdir_all(cache_dir, 0700)) {
+    // Values of earlier boots are stale.
+    if (DIR* d = ::opendir(cache_dir.c_str())) {
+      while (dirent* e = ::readdir(d))
+        if (std::string_view(e->d_name).starts_with("tsc-khz-")) ::unlinkat(dirfd(d), e->d_name, 0);
+      ::closedir(d);
+    }
     (void)file::write_atomic(name, std::to_string(khz), 0600, false);
+  }
   return khz;
 }
 

@@ -7,16 +7,20 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 
 #include "oci/spec.h"
+#include "support/harness.h"
 #include "vm/cpio.h"
 #include "vm/guest_plan.h"
+#include "vm/initramfs.h"
 #include "vm/kernel.h"
 #include "vm/kernel_cmdline.h"
 #include "vm/protocol.h"
 #include "vm/qemu_argv.h"
 #include "vm/qmp.h"
+#include "vm/rootfs_image.h"
 #include "vm/sha256.h"
 #include "vm/vm_options.h"
 
@@ -360,6 +364,65 @@ TEST(Cpio, NewcEntriesAlignedAndTrailed) {
   EXPECT_EQ(e[3].data, std::string("\0\x01\x02", 3));
   EXPECT_TRUE(S_ISLNK(e[4].mode));
   EXPECT_EQ(e[4].data, "bin");
+}
+
+// ---- initramfs ----
+
+TEST(Initramfs, ModuleSignatureStripped) {
+  std::string body =
+      "\x7f"
+      "ELF module body";
+  std::string sig(300, 's');
+  std::string info = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 44};  // sig_len 300, big-endian
+  std::string signed_ko = body + sig + info + "~Module signature appended~\n";
+  EXPECT_EQ(strip_module_signature(signed_ko), body);
+  EXPECT_EQ(strip_module_signature(body), body);  // unsigned: unchanged
+  // A signature length beyond the file is not trusted.
+  std::string bad =
+      body + std::string({0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0}) + "~Module signature appended~\n";
+  EXPECT_EQ(strip_module_signature(bad), bad);
+}
+
+TEST(Initramfs, AgentAsInitModulesAndConsole) {
+  std::string a = build_initramfs("AGENT", {{"virtio", "V1"}, {"virtio_blk", "B2"}});
+  auto e = read_cpio(a);
+  std::map<std::string, CpioEntry> by;
+  for (auto& x : e) by[x.name] = x;
+  ASSERT_TRUE(by.count("init"));
+  EXPECT_EQ(by["init"].data, "AGENT");
+  EXPECT_EQ(by["init"].mode & 0777, 0755u);
+  EXPECT_EQ(by["lib/modules/virtio.ko"].data, "V1");
+  EXPECT_EQ(by["lib/modules/virtio_blk.ko"].data, "B2");
+  EXPECT_TRUE(S_ISCHR(by["dev/console"].mode));
+}
+
+// ---- rootfs image key ----
+
+TEST(RootfsImage, TreeKeyFollowsContentChanges) {
+  test::TempDir t("berth-test-tree");
+  std::string root = t.path() + "/r";
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root + "/etc").c_str(), 0755), 0);
+  { std::ofstream(root + "/etc/a") << "one"; }
+  ASSERT_EQ(symlink("etc/a", (root + "/link").c_str()), 0);
+  auto k1 = scan_tree(root);
+  ASSERT_TRUE(k1) << k1.error().text();
+  EXPECT_EQ(k1->entries, 3u);
+  EXPECT_EQ(k1->bytes, 4096u);
+  auto k2 = scan_tree(root);
+  EXPECT_EQ(k1->key, k2->key);                  // stable
+  { std::ofstream(root + "/etc/a") << "two"; }  // same size, new content (mtime/ctime)
+  auto k3 = scan_tree(root);
+  EXPECT_NE(k1->key, k3->key);
+  ASSERT_EQ(unlink((root + "/link").c_str()), 0);
+  ASSERT_EQ(symlink("etc/b", (root + "/link").c_str()), 0);
+  EXPECT_NE(scan_tree(root)->key, k3->key);
+  EXPECT_FALSE(scan_tree(t.path() + "/missing"));
+  // Room for the data, its metadata and 1 GiB of writes; whole MiB.
+  uint64_t b = image_bytes(*k1);
+  EXPECT_GE(b, (1ull << 30) + 4096);
+  EXPECT_EQ(b % (1 << 20), 0u);
+  EXPECT_GT(image_inodes(*k1), k1->entries);
 }
 
 // ---- sizing and options ----
