@@ -2,8 +2,8 @@
 // test signs JWTs the registry verifies), berth login / logout and the 0600 credentials file.
 #include <sys/stat.h>
 
-#include "image/support/image_support.h"
 #include "base/strings.h"
+#include "image/support/image_support.h"
 #include "image/support/registry_fixture.h"
 
 namespace berth::test {
@@ -16,8 +16,8 @@ void auth_round_trip(Registry::Auth auth) {
   std::string name = reg.host() + "/private/app:v1";
   std::string l1 = tmp.path() + "/l1";
   write_file(l1 + "/hello", "hello\n");
-  std::string archive = make_oci_archive(
-      {make_layer(l1, image::Compression::kGzip, tmp.path())}, name, tmp.path());
+  std::string archive =
+      make_oci_archive({make_layer(l1, image::Compression::kGzip, tmp.path())}, name, tmp.path());
   std::string a = tmp.path() + "/a", b = tmp.path() + "/b";
   ASSERT_EQ(berth(a, {"load", "-i", archive}).exit_code, 0);
 
@@ -34,7 +34,7 @@ void auth_round_trip(Registry::Auth auth) {
 
   CmdResult good = berth(a, {"login", "-u", "alice", "--password-stdin", reg.host()}, "s3cret\n");
   ASSERT_EQ(good.exit_code, 0) << good.err;
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat((a + "/auth.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(read_file(a + "/auth.json").find("s3cret"), std::string::npos) << "stored in clear";
@@ -50,9 +50,9 @@ void auth_round_trip(Registry::Auth auth) {
 
   CmdResult out = berth(b, {"logout", reg.host()});
   EXPECT_NE(out.out.find("Removed"), std::string::npos) << out.out;
-  EXPECT_EQ(berth(b, {"pull", reg.host() + "/private/app@" + std::string(trim(pushed.out))})
-                .exit_code,
-            125);
+  EXPECT_EQ(
+      berth(b, {"pull", reg.host() + "/private/app@" + std::string(trim(pushed.out))}).exit_code,
+      125);
 }
 
 TEST(AuthTest, HtpasswdBasicAuth) { auth_round_trip(Registry::Auth::kHtpasswd); }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 
+#include "base/unique_fd.h"
 #include "image/stream.h"
 #include "image/support/image_support.h"
 #include "image/unpack.h"
@@ -48,8 +49,8 @@ TEST(HostileLayers, RejectedOrContained) {
     write_file(outside + "/victim", "original\n");
     mkdir(layer.c_str(), 0755);
     auto before = snapshot(outside);
-    UniqueFd in(open(tar.c_str(), O_RDONLY | O_CLOEXEC));
-    UniqueFd dir(open(layer.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    berth::UniqueFd in(open(tar.c_str(), O_RDONLY | O_CLOEXEC));
+    berth::UniqueFd dir(open(layer.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(in && dir);
     image::FileReader fr(in.get());
     image::DecompressReader dr(fr);
@@ -64,8 +65,10 @@ TEST(HostileLayers, RejectedOrContained) {
       EXPECT_LT(getxattr((layer + "/f").c_str(), "trusted.overlay.redirect", buf, sizeof buf), 0);
       EXPECT_LT(getxattr((layer + "/f").c_str(), "trusted.overlay.metacopy", buf, sizeof buf), 0);
     }
-    if (tar.find("hardlink_") != std::string::npos || tar.find("whiteout_dotdot") != std::string::npos ||
-        tar.find("whiteout_empty") != std::string::npos || tar.find("dotdot") != std::string::npos) {
+    if (tar.find("hardlink_") != std::string::npos ||
+        tar.find("whiteout_dotdot") != std::string::npos ||
+        tar.find("whiteout_empty") != std::string::npos ||
+        tar.find("dotdot") != std::string::npos) {
       EXPECT_FALSE(r) << "expected a rejection";
     }
   }

@@ -2,11 +2,11 @@
 // built here from busybox-static (gzip, zstd and plain layers, whiteouts, an opaque directory,
 // hardlinks, symlinks, a fifo, owners and a setuid file) are loaded, pushed, pulled back into
 // another store and mounted; the mounted tree must equal the expected one byte for byte.
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +35,8 @@ void both(const std::string& a, const std::string& b, const std::string& rel,
 
 // Three layers: busybox (gzip); additions, deletions and an opaque dir (zstd); changes,
 // links, a fifo, owners, setuid (plain).
-TestImage build_image(const std::string& dir, const std::string& name) {
+TestImage build_image(const std::string& dir, const std::string& name,
+                      Compression second = Compression::kZstd) {
   TestImage t;
   t.expected = dir + "/expected";
   std::string l1 = dir + "/l1", l2 = dir + "/l2", l3 = dir + "/l3";
@@ -61,7 +62,7 @@ TestImage build_image(const std::string& dir, const std::string& name) {
     write_file(root + "/bin/suid-tool", "#!/bin/sh\n", 04755);
   }
   std::vector<BuiltLayer> layers = {make_layer(l1, Compression::kGzip, dir),
-                                    make_layer(l2, Compression::kZstd, dir),
+                                    make_layer(l2, second, dir),
                                     make_layer(l3, Compression::kNone, dir)};
   t.archive = make_oci_archive(layers, name, dir);
   return t;
@@ -150,9 +151,9 @@ TEST_F(RegistryTest, PushPullSaveLoadRoundTrip) {
     expect_ok(chk, "check " + s);
   }
   // rmi and prune leave an empty, consistent store.
-  expect_ok(berth(b, {"rmi", name, reg.host() + "/test/app@" + digest,
-                      reg.host() + "/other/chunked:v2"}),
-            "rmi");
+  expect_ok(
+      berth(b, {"rmi", name, reg.host() + "/test/app@" + digest, reg.host() + "/other/chunked:v2"}),
+      "rmi");
   expect_ok(berth(b, {"image", "prune"}), "prune");
   EXPECT_EQ(berth(b, {"images", "-q"}).out, "");
   EXPECT_EQ(sh("ls -A " + b + "/blobs/sha256 " + b + "/layers " + b + "/l").out,
@@ -164,7 +165,8 @@ TEST_F(RegistryTest, SkopeoAndPodmanArchivesLoad) {
   Registry reg;
   ASSERT_TRUE(reg.ok()) << reg.log();
   std::string name = reg.host() + "/test/app:v1";
-  TestImage img = build_image(tmp_.path(), name);
+  // podman 4.3 cannot write zstd layers into a docker-archive: gzip and plain here.
+  TestImage img = build_image(tmp_.path(), name, Compression::kGzip);
   std::string a = tmp_.path() + "/a";
   expect_ok(berth(a, {"load", "-i", img.archive}), "load");
   expect_ok(berth(a, {"push", name}), "push");
@@ -178,9 +180,10 @@ TEST_F(RegistryTest, SkopeoAndPodmanArchivesLoad) {
   expect_tree(s, "skopeo/made:v1", img.expected);
 
   std::string pod = tmp_.path() + "/podman";
-  std::vector<std::string> pm = {"podman", "--root", pod + "/root", "--runroot", pod + "/run",
-                                 "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
-                                 "--events-backend", "none"};
+  std::vector<std::string> pm = {
+      "podman",     "--root",           pod + "/root", "--runroot",
+      pod + "/run", "--storage-driver", "vfs",         "--cgroup-manager",
+      "cgroupfs",   "--events-backend", "none"};
   auto podman = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = pm;
     argv.insert(argv.end(), args.begin(), args.end());
@@ -204,8 +207,8 @@ TEST_F(RegistryTest, KilledPullResumesAndStoreStaysConsistent) {
   std::string l1 = tmp_.path() + "/l1";
   write_file(l1 + "/big/blob", random_bytes(40 << 20, 7));
   write_file(l1 + "/small", "small\n");
-  std::string archive = make_oci_archive({make_layer(l1, Compression::kGzip, tmp_.path())}, name,
-                                         tmp_.path());
+  std::string archive =
+      make_oci_archive({make_layer(l1, Compression::kGzip, tmp_.path())}, name, tmp_.path());
   std::string a = tmp_.path() + "/a", b = tmp_.path() + "/b";
   expect_ok(berth(a, {"load", "-i", archive}), "load");
   expect_ok(berth(a, {"push", "-q", name}), "push");
@@ -225,7 +228,7 @@ TEST_F(RegistryTest, KilledPullResumesAndStoreStaysConsistent) {
     usleep(25000);
     if (DIR* d = opendir((b + "/ingest").c_str())) {
       while (dirent* e = readdir(d)) {
-        struct stat st{};
+        struct stat st {};
         if (std::string(e->d_name).find(".partial") != std::string::npos &&
             stat((b + "/ingest/" + e->d_name).c_str(), &st) == 0)
           seen = std::max<int64_t>(seen, st.st_size);

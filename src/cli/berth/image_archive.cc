@@ -56,7 +56,8 @@ void add(CLI::App& app, BerthGlobals& g) {
   imp->add_option("name", imf->name, "image name[:tag]");
   imp->add_option("-c,--change", imf->changes,
                   "Dockerfile-style setting: CMD, ENTRYPOINT, ENV, "
-                  "WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL");
+                  "WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL (repeat for more)")
+      ->allow_extra_args(false);
   imp->add_option("-m,--message", imf->message, "history comment");
   on_berth_run(imp, [&g, imf]() -> Result<int> {
     auto ctx = BERTH_TRY(registry::open_context(g.root, g.config));

@@ -45,8 +45,8 @@ std::string random_bytes(size_t n, unsigned seed) {
 BuiltLayer make_layer(const std::string& dir, image::Compression c, const std::string& out_dir) {
   static int n = 0;
   std::string tar = out_dir + "/layer" + std::to_string(n++) + ".tar";
-  CmdResult r = run({"tar", "--numeric-owner", "--sort=name", "--format=posix", "-C", dir, "-cf",
-                     tar, "."});
+  CmdResult r =
+      run({"tar", "--numeric-owner", "--sort=name", "--format=posix", "-C", dir, "-cf", tar, "."});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   BuiltLayer l;
   l.diff_id = file_digest(tar);
@@ -64,7 +64,7 @@ BuiltLayer make_layer(const std::string& dir, image::Compression c, const std::s
   }
   EXPECT_EQ(r.exit_code, 0) << r.err;
   l.digest = file_digest(l.path);
-  struct stat st{};
+  struct stat st {};
   stat(l.path.c_str(), &st);
   l.size = st.st_size;
   return l;
@@ -88,15 +88,23 @@ std::string make_oci_archive(const std::vector<BuiltLayer>& layers, const std::s
     m.layers.push_back({l.media_type, l.digest, l.size, {}, {}, std::nullopt});
   }
   std::string cfg_text = image::image_config_json(cfg);
-  m.config = {std::string(image::media::kOciConfig), image::sha256_of(cfg_text),
-              static_cast<int64_t>(cfg_text.size()), {}, {}, std::nullopt};
+  m.config = {std::string(image::media::kOciConfig),
+              image::sha256_of(cfg_text),
+              static_cast<int64_t>(cfg_text.size()),
+              {},
+              {},
+              std::nullopt};
   write_file(blobs + "/" + m.config.digest.hex(), cfg_text);
   std::string mtext = image::manifest_json(m);
   image::Digest md = image::sha256_of(mtext);
   write_file(blobs + "/" + md.hex(), mtext);
   image::Index idx;
-  image::Descriptor d{std::string(image::media::kOciManifest), md,
-                      static_cast<int64_t>(mtext.size()), {}, {}, std::nullopt};
+  image::Descriptor d{std::string(image::media::kOciManifest),
+                      md,
+                      static_cast<int64_t>(mtext.size()),
+                      {},
+                      {},
+                      std::nullopt};
   if (!name.empty()) d.annotations["org.opencontainers.image.ref.name"] = name;
   idx.manifests.push_back(d);
   write_file(layout + "/index.json", image::index_json(idx));
@@ -109,7 +117,8 @@ std::string make_oci_archive(const std::vector<BuiltLayer>& layers, const std::s
 
 namespace {
 
-void walk(const std::string& root, const std::string& rel, std::map<std::string, struct stat>& out) {
+void walk(const std::string& root, const std::string& rel,
+          std::map<std::string, struct stat>& out) {
   DIR* d = opendir((root + rel).c_str());
   if (!d) return;
   std::vector<std::string> names;
@@ -120,7 +129,7 @@ void walk(const std::string& root, const std::string& rel, std::map<std::string,
   closedir(d);
   for (const auto& n : names) {
     std::string r = rel + "/" + n;
-    struct stat st{};
+    struct stat st {};
     if (lstat((root + r).c_str(), &st) != 0) continue;
     out[r] = st;
     if (S_ISDIR(st.st_mode)) walk(root, r, out);
@@ -144,8 +153,8 @@ std::vector<std::string> compare_trees(const std::string& a, const std::string& 
     if (sa.st_mode != sb.st_mode)
       diffs.push_back(fmt::format("{}: mode {:o} vs {:o}", p, sa.st_mode, sb.st_mode));
     if (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid)
-      diffs.push_back(fmt::format("{}: owner {}:{} vs {}:{}", p, sa.st_uid, sa.st_gid, sb.st_uid,
-                                  sb.st_gid));
+      diffs.push_back(
+          fmt::format("{}: owner {}:{} vs {}:{}", p, sa.st_uid, sa.st_gid, sb.st_uid, sb.st_gid));
     if (S_ISREG(sa.st_mode) && read_file(a + p) != read_file(b + p))
       diffs.push_back(p + ": content differs");
     if (S_ISLNK(sa.st_mode)) {

@@ -16,8 +16,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "image/support/image_support.h"
 #include "base/strings.h"
+#include "image/support/image_support.h"
 #include "registry/auth.h"
 #include "registry/http.h"
 
@@ -114,12 +114,15 @@ class TokenServer {
       if (a == std::string::npos || a == b) continue;
       nlohmann::json actions = nlohmann::json::array();
       for (const auto& act : split(s.substr(b + 1), ',')) actions.push_back(act);
-      access.push_back({{"type", s.substr(0, a)}, {"name", s.substr(a + 1, b - a - 1)},
-                        {"actions", actions}});
+      access.push_back(
+          {{"type", s.substr(0, a)}, {"name", s.substr(a + 1, b - a - 1)}, {"actions", actions}});
     }
-    nlohmann::json claims = {{"iss", "berth-test-issuer"}, {"sub", user_},
-                             {"aud", "berth-test-registry"}, {"exp", now + 600},
-                             {"nbf", now - 60}, {"iat", now},
+    nlohmann::json claims = {{"iss", "berth-test-issuer"},
+                             {"sub", user_},
+                             {"aud", "berth-test-registry"},
+                             {"exp", now + 600},
+                             {"nbf", now - 60},
+                             {"iat", now},
                              {"jti", std::to_string(now) + "-" + std::to_string(issued_)},
                              {"access", access}};
     std::string input = b64url(hdr.dump()) + "." + b64url(claims.dump());
@@ -189,9 +192,10 @@ Registry::Registry(Auth auth, std::string user, std::string password)
     : tmp_("berth-test-registry") {
   int port = free_port();
   host_ = "127.0.0.1:" + std::to_string(port);
-  std::string cfg = "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
-                    "storage:\n  filesystem:\n    rootdirectory: " +
-                    dir() + "/data\n  delete:\n    enabled: true\nhttp:\n  addr: " + host_ + "\n";
+  std::string cfg =
+      "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
+      "storage:\n  filesystem:\n    rootdirectory: " +
+      dir() + "/data\n  delete:\n    enabled: true\nhttp:\n  addr: " + host_ + "\n";
   if (auth == Auth::kHtpasswd) {
     CmdResult r = run({"htpasswd", "-Bbn", user, password});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -201,7 +205,8 @@ Registry::Registry(Auth auth, std::string user, std::string password)
     token_ = std::make_unique<TokenServer>(dir(), user, password);
     cfg += "auth:\n  token:\n    realm: http://127.0.0.1:" + std::to_string(token_->port()) +
            "/token\n    service: berth-test-registry\n    issuer: berth-test-issuer\n"
-           "    rootcertbundle: " + dir() + "/cert.pem\n";
+           "    rootcertbundle: " +
+           dir() + "/cert.pem\n";
   }
   write_file(dir() + "/config.yml", cfg);
   pid_ = fork();
@@ -210,8 +215,7 @@ Registry::Registry(Auth auth, std::string user, std::string password)
     dup2(log, 1);
     dup2(log, 2);
     setpgid(0, 0);
-    execlp("docker-registry", "docker-registry", "serve", (dir() + "/config.yml").c_str(),
-           nullptr);
+    execlp("docker-registry", "docker-registry", "serve", (dir() + "/config.yml").c_str(), nullptr);
     _exit(127);
   }
   registry::HttpClient http;
@@ -219,8 +223,10 @@ Registry::Registry(Auth auth, std::string user, std::string password)
     registry::HttpRequest req;
     req.url = "http://" + host_ + "/v2/";
     auto r = http.perform(req);
-    if (r && (r->status == 200 || r->status == 401)) ok_ = true;
-    else usleep(50000);
+    if (r && (r->status == 200 || r->status == 401))
+      ok_ = true;
+    else
+      usleep(50000);
   }
 }
 

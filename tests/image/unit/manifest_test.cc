@@ -1,7 +1,8 @@
+#include "image/manifest.h"
+
 #include <gtest/gtest.h>
 
 #include "image/image_config.h"
-#include "image/manifest.h"
 
 namespace berth::image {
 namespace {
@@ -18,9 +19,9 @@ std::string manifest_with(const std::string& layers) {
 std::string error_of(const Result<Manifest>& r) { return r ? "" : r.error().message(); }
 
 TEST(Manifest, ParsesOciAndDocker) {
-  auto m = parse_manifest(manifest_with(
-      R"([{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" + kDigest +
-      R"(","size":5,"annotations":{"a":"b"}}])"));
+  auto m = parse_manifest(
+      manifest_with(R"([{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" +
+                    kDigest + R"(","size":5,"annotations":{"a":"b"}}])"));
   ASSERT_TRUE(m) << m.error().text();
   ASSERT_EQ(m->layers.size(), 1u);
   EXPECT_EQ(m->layers[0].size, 5);
@@ -37,13 +38,15 @@ TEST(Manifest, ParsesOciAndDocker) {
 
 TEST(Manifest, ErrorsNameTheField) {
   EXPECT_NE(error_of(parse_manifest(manifest_with(R"([{"mediaType":"x","digest":"sha256:12",)"
-                                                  R"("size":1}])"))).find("layers[0].digest"),
+                                                  R"("size":1}])")))
+                .find("layers[0].digest"),
             std::string::npos);
   EXPECT_NE(error_of(parse_manifest(manifest_with(R"([{"mediaType":"x","digest":")" + kDigest +
-                                                  R"(","size":-1}])"))).find("layers[0].size"),
+                                                  R"(","size":-1}])")))
+                .find("layers[0].size"),
             std::string::npos);
-  EXPECT_NE(error_of(parse_manifest(manifest_with(R"([{"digest":")" + kDigest +
-                                                  R"(","size":1}])"))).find("layers[0].mediaType"),
+  EXPECT_NE(error_of(parse_manifest(manifest_with(R"([{"digest":")" + kDigest + R"(","size":1}])")))
+                .find("layers[0].mediaType"),
             std::string::npos);
   EXPECT_NE(error_of(parse_manifest(R"({"schemaVersion":1,"config":{}})")).find("schemaVersion"),
             std::string::npos);
@@ -60,9 +63,13 @@ TEST(Index, ChoosesPlatform) {
               d3 = "sha256:" + std::string(64, '3');
   std::string text = R"({"schemaVersion":2,"mediaType":")" + std::string(media::kDockerList) +
                      R"(","manifests":[
-    {"mediaType":"m","digest":")" + d1 + R"(","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
-    {"mediaType":"m","digest":")" + d2 + R"(","size":1,"platform":{"os":"linux","architecture":"amd64"}},
-    {"mediaType":"m","digest":")" + d3 + R"(","size":1,"platform":{"os":"windows","architecture":"amd64"}}]})";
+    {"mediaType":"m","digest":")" +
+                     d1 +
+                     R"(","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+    {"mediaType":"m","digest":")" +
+                     d2 + R"(","size":1,"platform":{"os":"linux","architecture":"amd64"}},
+    {"mediaType":"m","digest":")" +
+                     d3 + R"(","size":1,"platform":{"os":"windows","architecture":"amd64"}}]})";
   auto idx = parse_index(text);
   ASSERT_TRUE(idx) << idx.error().text();
   EXPECT_EQ(choose_platform(*idx, *parse_platform("linux/amd64"))->digest.str(), d2);
@@ -85,7 +92,8 @@ TEST(ImageConfig, ParsesAndBecomesRunDefaults) {
     "User":"1000:1000","Env":["A=1"],"Entrypoint":["/entry"],"Cmd":["run","--x"],
     "WorkingDir":"/w","ExposedPorts":{"80/tcp":{}},"Volumes":{"/data":{}},
     "StopSignal":"SIGINT","Labels":{"l":"v"}},
-    "rootfs":{"type":"layers","diff_ids":[")" + kDigest + R"("]},
+    "rootfs":{"type":"layers","diff_ids":[")" +
+                              kDigest + R"("]},
     "history":[{"created_by":"x","empty_layer":true}]})");
   ASSERT_TRUE(c) << c.error().text();
   RunDefaults d = run_defaults(*c);

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "image/overlay_plan.h"
+
+#include <gtest/gtest.h>
 
 namespace berth::image {
 namespace {

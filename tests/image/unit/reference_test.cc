@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "image/reference.h"
+
+#include <gtest/gtest.h>
 
 namespace berth::image {
 namespace {
@@ -43,8 +43,10 @@ TEST(Reference, Digests) {
 
 TEST(Reference, Rejects) {
   for (const char* bad : {"", "Busybox", "busybox:", ":tag", "a//b", "-a/b", "a-/b", "a/b:-x",
-                          "host:99999/app", "a..b/c", "app:" "tag with space", "/abs",
-                          "a/b/", "a@", "host:5000/"}) {
+                          "host:99999/app", "a..b/c",
+                          "app:"
+                          "tag with space",
+                          "/abs", "a/b/", "a@", "host:5000/"}) {
     EXPECT_FALSE(parse_reference(bad)) << bad;
   }
   EXPECT_FALSE(parse_reference("a:" + std::string(129, 'x')));

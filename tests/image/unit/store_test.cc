@@ -1,9 +1,10 @@
 // The store on a temp root: import, names, reference counts, garbage collection and check.
+#include "image/store.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "image/archive.h"
-#include "image/store.h"
 #include "image/support/image_support.h"
 
 namespace berth::test {

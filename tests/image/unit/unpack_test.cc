@@ -1,5 +1,7 @@
 // Layer application: whiteout conversion to overlayfs form, file types and metadata, and the
 // digests the decompressing reader computes (blob digest and diff_id) for gzip, zstd, plain.
+#include "image/unpack.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -8,7 +10,6 @@
 #include "image/blob_store.h"
 #include "image/stream.h"
 #include "image/support/image_support.h"
-#include "image/unpack.h"
 
 namespace berth::test {
 namespace {
@@ -38,7 +39,7 @@ TEST(Unpack, WhiteoutsBecomeOverlayForm) {
   auto st = unpack_file(l.path, out);
   ASSERT_TRUE(st) << st.error().text();
   EXPECT_EQ(st->whiteouts, 2);
-  struct stat s{};
+  struct stat s {};
   ASSERT_EQ(lstat((out + "/etc/passwd").c_str(), &s), 0);
   EXPECT_TRUE(S_ISCHR(s.st_mode));
   EXPECT_EQ(s.st_rdev, makedev(0, 0));
@@ -68,7 +69,8 @@ TEST(Unpack, TypesOwnersModesTimesAndLinks) {
   auto st = unpack_file(make_layer(src, Compression::kGzip, tmp.path()).path, out);
   ASSERT_TRUE(st) << st.error().text();
   EXPECT_TRUE(compare_trees(src, out).empty()) << compare_trees(src, out).front();
-  struct stat a{}, b{};
+  struct stat a {
+  }, b{};
   stat((out + "/dir/file").c_str(), &a);
   stat((out + "/dir/hard").c_str(), &b);
   EXPECT_EQ(a.st_ino, b.st_ino);
