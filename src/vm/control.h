@@ -3,9 +3,9 @@
 // one reply line:
 //   start              -> ok | error <text>        (after the guest's exec)
 //   kill <sig> <0|1>   -> ok | error <text>        (1: every process in the guest)
-//   wait               -> exit <code>               (when the process has exited and the VM
-//                                                    is gone; the waiter is "attached": if
-//                                                    it disconnects first, the VM is stopped)
+//   wait [attach]      -> exit <code>               (when the process has exited and the VM
+//                                                    is gone; an attached waiter that
+//                                                    disconnects first stops the VM)
 //   pause | resume     -> ok | error <text>        (QMP stop / cont: the whole VM freezes)
 //   shutdown           -> (the connection closes when the monitor has cleaned up and exits)
 #pragma once

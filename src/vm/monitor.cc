@@ -64,8 +64,9 @@ struct Sink {
 struct Client {
   UniqueFd fd;
   std::string in;
-  bool waiter = false;   // sent "wait": attached until the exit code is sent
-  bool starter = false;  // sent "start": answered on kStarted / kError
+  bool waiter = false;    // sent "wait": gets the exit code
+  bool attached = false;  // sent "wait attach": the VM stops if this client goes first
+  bool starter = false;   // sent "start": answered on kStarted / kError
   bool shutdown = false;
   bool gone = false;
 };
@@ -318,7 +319,7 @@ void Monitor::on_client(Client& c) {
   if (n <= 0) {
     c.gone = true;
     // An attached waiter (berth-runtime run) that goes away takes the VM with it.
-    if (c.waiter) finish(137, "the attached client went away");
+    if (c.attached) finish(137, "the attached client went away");
     return;
   }
   c.in.append(buf, static_cast<size_t>(n));
@@ -352,6 +353,7 @@ void Monitor::on_client(Client& c) {
       (void)control::send_line(c.fd.get(), r ? "ok" : "error " + r.error().text());
     } else if (verb == "wait") {
       c.waiter = true;
+      c.attached = words.size() > 1 && words[1] == "attach";
     } else if (verb == "shutdown") {
       c.shutdown = true;
       finish(137, "shut down by delete");

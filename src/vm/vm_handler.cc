@@ -260,6 +260,18 @@ bool wait_gone(pid_t pid, uint64_t start_time, int timeout_ms) {
   return !runtime::process_alive(pid, start_time);
 }
 
+// The parent pid of pid (field 4 of /proc/PID/stat), -1 if unknown.
+pid_t parent_of(pid_t pid) {
+  auto text = file::read(fmt::format("/proc/{}/stat", pid));
+  if (!text) return -1;
+  auto close = text->rfind(')');  // the command name may hold spaces and parens
+  if (close == std::string::npos) return -1;
+  auto f = split(std::string_view(*text).substr(close + 2), ' ');
+  if (f.size() < 2) return -1;
+  auto v = parse_int(f[1]);
+  return v ? static_cast<pid_t>(*v) : -1;
+}
+
 }  // namespace
 
 oci::Status vm_status(const oci::State& st) {
@@ -421,8 +433,11 @@ Result<void> VmHandler::remove(std::string_view id, bool force) {
 Result<int> VmHandler::wait(std::string_view id) {
   oci::State st = BERTH_TRY(store_.load(id));
   std::optional<int> code;
+  // The process that made the VM (berth-runtime run, the monitor's parent) attaches: if it
+  // dies, the VM stops with it. Any other waiter only waits.
+  bool attach = parent_of(st.pid) == ::getpid();
   if (auto c = control::connect(state_file(store_, id, control::kSocketName)); c) {
-    if (control::send_line(c->get(), "wait")) {
+    if (control::send_line(c->get(), attach ? "wait attach" : "wait")) {
       if (auto line = control::read_line(c->get(), -1); line && line->starts_with("exit "))
         if (auto v = parse_int(line->substr(5))) code = static_cast<int>(*v);
     }

@@ -11,7 +11,8 @@
 //   kill    the signal goes to the guest process (or every guest process with --all).
 //   delete  stops the VM (through the monitor, else by killing it and the helpers it
 //           recorded) and removes the state dir: no process, socket or image copy is left.
-//   wait    the guest process's exit code; a waiter is attached: if it dies, the VM stops.
+//   wait    the guest process's exit code. The process that created the VM (berth-runtime
+//           run) waits attached: if it dies, the VM stops with it.
 //   pause / resume freeze and thaw the whole VM; ps lists the VM's host processes. exec
 //   and update are not supported (the handler interface says so).
 #pragma once

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "vm/vm_fixture.h"
+#include "vm/vm_handler.h"
 
 namespace berth::test {
 namespace {
@@ -208,6 +210,9 @@ TEST_F(VmTest, RunRelaysTerminal) {
 TEST_F(VmTest, SigkillOfRunStopsTheVm) {
   Bundle b;
   make_vm(b, {"sh", "-c", "echo up; sleep 1000"});
+  TempDir vol("berth-test-vol");  // a virtiofsd too
+  b.config()["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", vol.path()}, {"options", {"bind"}}});
   b.write();
   std::string id = rt.new_id();
   CmdResult bg =
@@ -220,10 +225,36 @@ TEST_F(VmTest, SigkillOfRunStopsTheVm) {
   EXPECT_EQ(state_status(id), "running");
   // run attaches as the waiter right after start (a few ms; generous under load).
   usleep(1500 * 1000);
+  ASSERT_FALSE(vm_processes(vol.path(), 0).empty()) << "no virtiofsd for the volume?";
   ::kill(pid, SIGKILL);
   EXPECT_TRUE(vm_processes("berth-" + id, 20000).empty()) << "QEMU outlived berth-runtime run";
-  EXPECT_EQ(state_status(id), "stopped");
+  EXPECT_TRUE(vm_processes(vol.path(), 5000).empty()) << "virtiofsd outlived berth-runtime run";
+  EXPECT_EQ(wait_status(id, "stopped", 10000), "stopped");  // the monitor exits last
   EXPECT_EQ(rt({"delete", id}).exit_code, 0);
+}
+
+// A waiter that did not create the VM (another client) may go away: the VM goes on.
+TEST_F(VmTest, OtherWaiterGoingAwayLeavesTheVm) {
+  Bundle b;
+  make_vm(b, {"sh", "-c", "echo up; sleep 1000"});
+  std::string id = rt.new_id();
+  ASSERT_EQ(create_detached(b, id).exit_code, 0) << read_file(b.dir() + "/err");
+  ASSERT_EQ(rt({"start", id}).exit_code, 0);
+  ASSERT_NE(wait_for_output(b.dir() + "/out", "up", 60000).find("up"), std::string::npos);
+  // The state verbs have no wait; a VmHandler in this process waits as an engine would.
+  pid_t waiter = fork();
+  if (waiter == 0) {
+    vm::VmHandler h{runtime::Store(rt.root())};
+    (void)h.wait(id);
+    _exit(0);
+  }
+  usleep(500 * 1000);
+  ::kill(waiter, SIGKILL);
+  waitpid(waiter, nullptr, 0);
+  usleep(500 * 1000);
+  EXPECT_EQ(state_status(id), "running");
+  EXPECT_FALSE(vm_processes("berth-" + id, 0).empty());
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
 }
 
 // SIGKILL of `berth-runtime create` while the VM boots: the VM goes, delete cleans up.
@@ -250,15 +281,20 @@ TEST_F(VmTest, SigkillOfCreateDuringBoot) {
 TEST_F(VmTest, KilledMonitorTakesQemuWithIt) {
   Bundle b;
   make_vm(b, {"sleep", "1000"});
+  TempDir vol("berth-test-vol");  // a virtiofsd too
+  b.config()["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", vol.path()}, {"options", {"bind"}}});
   std::string id = rt.new_id();
   ASSERT_EQ(create_detached(b, id).exit_code, 0) << read_file(b.dir() + "/err");
   ASSERT_EQ(rt({"start", id}).exit_code, 0);
   auto st = nlohmann::json::parse(rt({"state", id}).out);
   pid_t monitor = st["pid"].get<int>();
   ASSERT_FALSE(vm_processes("berth-" + id, 0).empty());
+  ASSERT_FALSE(vm_processes(vol.path(), 0).empty()) << "no virtiofsd for the volume?";
   ::kill(monitor, SIGKILL);
   EXPECT_TRUE(vm_processes("berth-" + id, 10000).empty()) << "QEMU outlived its monitor";
-  EXPECT_EQ(state_status(id), "stopped");
+  EXPECT_TRUE(vm_processes(vol.path(), 5000).empty()) << "virtiofsd outlived its monitor";
+  EXPECT_EQ(wait_status(id, "stopped", 10000), "stopped");
   CmdResult d = rt({"delete", "--force", id});
   EXPECT_EQ(d.exit_code, 0) << d.err;
   EXPECT_FALSE(file_exists(rt.root() + "/" + id));
