@@ -12,7 +12,5 @@ gtest_discover_tests(berth_net_unit_tests PROPERTIES LABELS unit FIXTURES_REQUIR
 file(GLOB NET_TESTS CONFIGURE_DEPENDS net/net_*_test.cc)
 add_executable(berth_net_tests net/main.cc net/net_fixture.cc ${NET_TESTS})
 target_link_libraries(berth_net_tests PRIVATE berth_net berth_test_support GTest::gtest)
-target_compile_definitions(berth_net_tests PRIVATE BERTH_CLI_BIN="$<TARGET_FILE:berth-cli>")
-add_dependencies(berth_net_tests berth-cli)
 gtest_discover_tests(berth_net_tests PROPERTIES LABELS net FIXTURES_REQUIRED suite
   DISCOVERY_TIMEOUT 60)

@@ -149,6 +149,8 @@ Result<Attachment> Manager::attach(const AttachRequest& req) {
     mac_for(e.ip, mac);
     BERTH_CHECK(nl.create_veth(e.host_veth, detail::veth_alias(cfg_, n.id, e.container_id),
                                bridge.index, e.ifname, netns.get(), mac));
+    auto veth = BERTH_TRY(nl.link(e.host_veth));
+    BERTH_CHECK(nl.set_hairpin(veth.index));
   }
   BERTH_CHECK_CTX(configure_inside(netns.get(), e, n), "configure {} in {}", e.ifname,
                   req.netns_path);

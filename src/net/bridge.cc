@@ -26,6 +26,11 @@ Result<void> ensure_bridge(const Config& c, const NetworkRecord& n) {
     link = nl.link(n.bridge);
   }
   if (!link) return fail(std::move(link.error()));
+  if (link->alias.empty() && link->kind == "bridge") {
+    // Made by a berth process that died before it could tag it (or by another one just now).
+    BERTH_CHECK(nl.set_alias(link->index, alias));
+    link->alias = alias;
+  }
   if (link->alias != alias || link->kind != "bridge")
     return fail(make_error(ErrorKind::kAlreadyExists,
                            "interface {} exists and is not this network's bridge", n.bridge));
@@ -46,7 +51,9 @@ Result<void> remove_bridge(const Config& c, const NetworkRecord& n) {
     if (link.error().kind() == ErrorKind::kNotFound) return {};
     return fail(std::move(link.error()));
   }
-  if (link->alias != bridge_alias(c, n.id)) return {};  // not ours
+  // Ours: tagged so, or untagged (its maker died before tagging it) with our name.
+  if (link->alias != bridge_alias(c, n.id) && !(link->alias.empty() && link->kind == "bridge"))
+    return {};
   auto r = nl.delete_link(link->index);
   if (!r && r.error().kind() != ErrorKind::kNotFound) return r;
   return {};

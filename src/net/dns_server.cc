@@ -328,6 +328,7 @@ int Server::loop(int sigfd) {
           it = fwd_.erase(it);
           continue;
         }
+        if (k < 0 && errno == ECONNREFUSED) it->deadline = 0;  // nobody there: next server
       }
       ++it;
     }

@@ -195,11 +195,12 @@ Result<void> Netlink::create_bridge(const std::string& name, const std::string& 
   auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   ifm->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias.c_str());
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
-  return request(nlh, fmt::format("create bridge {}", name));
+  BERTH_CHECK(request(nlh, fmt::format("create bridge {}", name)));
+  auto l = BERTH_TRY(link(name));
+  return set_alias(l.index, alias);
 }
 
 Result<void> Netlink::create_veth(const std::string& name, const std::string& alias, int master,
@@ -214,7 +215,6 @@ Result<void> Netlink::create_veth(const std::string& name, const std::string& al
   ifm->ifi_flags = IFF_UP;
   ifm->ifi_change = IFF_UP;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  if (!alias.empty()) mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias.c_str());
   if (master > 0) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
@@ -229,7 +229,10 @@ Result<void> Netlink::create_veth(const std::string& name, const std::string& al
   mnl_attr_nest_end(nlh, peer);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);
-  return request(nlh, fmt::format("create veth {} (peer {})", name, peer_name));
+  BERTH_CHECK(request(nlh, fmt::format("create veth {} (peer {})", name, peer_name)));
+  if (alias.empty()) return {};
+  auto l = BERTH_TRY(link(name));
+  return set_alias(l.index, alias);
 }
 
 Result<void> Netlink::delete_link(int index) {
@@ -252,6 +255,30 @@ Result<void> Netlink::set_up(int index) {
   ifm->ifi_flags = IFF_UP;
   ifm->ifi_change = IFF_UP;
   return request(nlh, fmt::format("set link {} up", index));
+}
+
+Result<void> Netlink::set_hairpin(int index) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_SETLINK;
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_BRIDGE;
+  ifm->ifi_index = index;
+  nlattr* proto = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+  mnl_attr_nest_end(nlh, proto);
+  return request(nlh, fmt::format("set hairpin mode on link {}", index));
+}
+
+Result<void> Netlink::set_alias(int index, const std::string& alias) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = index;
+  mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias.c_str());
+  return request(nlh, fmt::format("set alias of link {}", index));
 }
 
 Result<void> Netlink::add_address(int index, Ipv4 ip, int prefix) {

@@ -53,6 +53,11 @@ class Netlink {
   // kNotFound when absent.
   Result<void> delete_link(int index);
   Result<void> set_up(int index);
+  // Lets a bridge port send frames back where they came from: a container reaching its own
+  // published port when br_netfilter makes the bridge itself do the DNAT.
+  Result<void> set_hairpin(int index);
+  // The kernel ignores IFLA_IFALIAS when it creates a link: it is set afterwards.
+  Result<void> set_alias(int index, const std::string& alias);
   // kAlreadyExists when the address is there already.
   Result<void> add_address(int index, Ipv4 ip, int prefix);
   Result<void> add_default_route(Ipv4 gateway, int index);

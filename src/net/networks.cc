@@ -231,6 +231,7 @@ Result<void> Manager::destroy_all() {
     auto r = nl.delete_link(l.index);
     if (!r && r.error().kind() != ErrorKind::kNotFound) return r;
   }
+  for (const auto& n : nets) BERTH_CHECK(detail::remove_bridge(cfg_, n));
   BERTH_CHECK(nft::run(delete_table_script(cfg_.table)));
   for (const auto& e : BERTH_TRY(store_.all_endpoints()))
     BERTH_CHECK(store_.remove_endpoint(e.network_id, e.container_id));

@@ -65,7 +65,7 @@ std::string NetTest::subnet(int k) const { return fmt::format("10.{}.{}.0/24", 8
 Ctr NetTest::make_ctr(const std::string& name) {
   static int n = 0;
   Ctr c;
-  c.id = fmt::format("{}{:04x}{:04x}", std::string(24, 'c'), getpid() & 0xffff, n++);
+  c.id = fmt::format("{:04x}{:04x}{}", n++, getpid() & 0xffff, std::string(24, 'c'));
   c.name = name;
   c.netns = dir() + "/netns/" + c.id;
   auto r = create_netns(c.netns);
@@ -120,6 +120,21 @@ pid_t NetTest::spawn(const Ctr& c, const std::vector<std::string>& argv) {
   return pid;
 }
 
+pid_t NetTest::spawn_fn(const Ctr& c, const std::function<void()>& fn) {
+  int ns = ::open(c.netns.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(ns, 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    if (setns(ns, CLONE_NEWNET) != 0) _exit(126);
+    fn();
+    _exit(0);
+  }
+  ::close(ns);
+  spawned_.push_back(pid);
+  return pid;
+}
+
 void NetTest::kill_spawned() {
   for (pid_t p : spawned_) {
     kill(-p, SIGKILL);
@@ -132,7 +147,9 @@ void NetTest::kill_spawned() {
 bool NetTest::wait_listening(const Ctr& c, int port, bool udp) {
   std::string want = fmt::format(":{:04X} ", port);
   for (int i = 0; i < 100; ++i) {
-    auto r = in(c, {"cat", udp ? "/proc/net/udp" : "/proc/net/tcp"});
+    // busybox servers listen on IPv6 sockets ([::]:port) when the kernel has IPv6.
+    auto r = udp ? in(c, {"cat", "/proc/net/udp", "/proc/net/udp6"})
+                 : in(c, {"cat", "/proc/net/tcp", "/proc/net/tcp6"});
     std::istringstream ss(r.out);
     std::string line;
     while (std::getline(ss, line)) {

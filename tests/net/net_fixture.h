@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,8 @@ class NetTest : public ::testing::Test {
                             bool etc = false);
   // Starts argv in the background inside the container; killed at tear down.
   pid_t spawn(const Ctr& c, const std::vector<std::string>& argv);
+  // Runs fn in a child process inside the container's namespace; killed at tear down.
+  pid_t spawn_fn(const Ctr& c, const std::function<void()>& fn);
   void kill_spawned();
   // Waits until a TCP port accepts connections inside the container.
   bool wait_listening(const Ctr& c, int port, bool udp = false);
