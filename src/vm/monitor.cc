@@ -31,6 +31,8 @@ namespace {
 
 constexpr size_t kHighWater = 1 << 20;  // buffered output above which the agent is not read
 constexpr int kFlushTimeoutMs = 10000;
+// The serial console is for diagnostics; a guest that floods it must not fill the host.
+constexpr size_t kMaxConsoleLog = 1 << 20;
 
 int64_t now_ms() {
   timespec ts{};
@@ -92,13 +94,14 @@ class Monitor {
   void on_client(Client& c);
   void on_signals();
   void on_stdin();
+  void on_console();
   void accept_clients();
   void resize_from_tty();
   void on_qemu_gone();
   [[noreturn]] void finish(int code, const std::string& why);
   void flush_agent();
   void stop_helpers();
-  std::string failure_detail() const;
+  std::string failure_detail();
 
   MonitorConfig cfg_;
   Phase phase_ = Phase::kBooting;
@@ -120,6 +123,9 @@ class Monitor {
   bool exited_ = false;
   bool hard_stop_ = false;  // SIGKILL QEMU rather than ask it to quit
   bool paused_ = false;
+  UniqueFd console_;      // the guest's serial console
+  UniqueFd console_log_;  // where its first kMaxConsoleLog bytes go
+  size_t console_bytes_ = 0;
   int64_t boot_deadline_ = 0;
 };
 
@@ -156,11 +162,15 @@ Result<void> Monitor::launch() {
     cfg_.qemu.shares.push_back({s.tag, sock});
   }
 
-  int qmp[2], ctl[2];
+  int qmp[2], ctl[2], con[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0 ||
-      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0)
+      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0 ||
+      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) != 0)
     return fail(sys_error(errno, "socketpair"));
   UniqueFd qmp_here(qmp[0]), qmp_there(qmp[1]), ctl_here(ctl[0]), ctl_there(ctl[1]);
+  UniqueFd con_here(con[0]), con_there(con[1]);
+  console_log_.reset(
+      ::open(file(kConsoleLog).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   UniqueFd image(::open(cfg_.qemu.rootfs.c_str(), O_RDONLY | O_CLOEXEC));
   if (!image) return fail(sys_error(errno, "open {}", cfg_.qemu.rootfs));
 
@@ -169,10 +179,10 @@ Result<void> Monitor::launch() {
   plan.agent_fd = 4;
   // The image by fd: a cache eviction that removes its name cannot race the open.
   plan.rootfs = "/dev/fd/5";
-  plan.console_log = file(kConsoleLog);
+  plan.console_fd = 6;
   SpawnSpec sp;
   sp.argv = qemu_argv(plan);
-  sp.fds = {{qmp_there.get(), 3}, {ctl_there.get(), 4}, {image.get(), 5}};
+  sp.fds = {{qmp_there.get(), 3}, {ctl_there.get(), 4}, {image.get(), 5}, {con_there.get(), 6}};
   sp.stdout_fd = log.get();
   sp.stderr_fd = log.get();
   sp.netns_fd = cfg_.netns_fd;
@@ -185,6 +195,7 @@ Result<void> Monitor::launch() {
   record_pids();
   qmp_ = QmpClient(std::move(qmp_here));
   agent_ = std::move(ctl_here);
+  console_ = std::move(con_here);
   ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
   return {};
 }
@@ -201,7 +212,13 @@ void Monitor::report(const std::string& line) {
   (void)control::send_line(report_.get(), line);
 }
 
-std::string Monitor::failure_detail() const {
+std::string Monitor::failure_detail() {
+  // What the console still holds (a panic's last words).
+  while (console_) {
+    pollfd p{console_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    on_console();
+  }
   // The last lines QEMU printed, else the end of the guest's console.
   for (const char* name : {kQemuLog, kConsoleLog}) {
     auto t = file::read(file(name));
@@ -416,6 +433,20 @@ void Monitor::on_qemu_gone() {
   finish(255, "the VM stopped before its process exited" + failure_detail());
 }
 
+void Monitor::on_console() {
+  char buf[4096];
+  ssize_t n = ::read(console_.get(), buf, sizeof buf);
+  if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+    console_.reset();
+    return;
+  }
+  if (n < 0 || console_bytes_ >= kMaxConsoleLog || !console_log_) return;
+  size_t k = std::min(static_cast<size_t>(n), kMaxConsoleLog - console_bytes_);
+  console_bytes_ += k;
+  ssize_t ignored = ::write(console_log_.get(), buf, k);
+  (void)ignored;
+}
+
 void Monitor::on_stdin() {
   char buf[proto::kMaxData];
   ssize_t n = ::read(in_fd_, buf, sizeof buf);
@@ -540,6 +571,7 @@ void Monitor::run() {
     size_t i_sig = add(sigfd_.get(), POLLIN);
     size_t i_qemu = add(qemu_pidfd_ ? qemu_pidfd_.get() : -1, POLLIN);
     size_t i_qmp = add(qmp_.fd(), POLLIN);
+    size_t i_console = add(console_ ? console_.get() : -1, POLLIN);
     size_t i_listen = add(listen_.get(), POLLIN);
     size_t i_report = add(report_ ? report_.get() : -1, POLLIN);
     size_t i_in = add(stdin_open_ && agent_out_.size() < kHighWater ? in_fd_ : -1, POLLIN);
@@ -567,6 +599,7 @@ void Monitor::run() {
     if (fds[i_out].revents) out_.write_some();
     if (fds[i_err].revents) err_.write_some();
     if (fds[i_in].revents) on_stdin();
+    if (fds[i_console].revents) on_console();
     if (fds[i_qmp].revents) {
       auto ev = qmp_.read_events();
       if (ev)

@@ -25,7 +25,10 @@ std::vector<std::string> qemu_argv(const QemuPlan& p) {
     add({"-accel", "tcg", "-cpu", "max"});
   add({"-m", fmt::format("{}M", p.memory_mib), "-smp", fmt::format("{}", p.cpus)});
   add({"-kernel", p.kernel, "-initrd", p.initrd, "-append", p.cmdline});
-  if (!p.console_log.empty())
+  if (p.console_fd >= 0)
+    add({"-chardev", fmt::format("socket,id=console,fd={}", p.console_fd), "-serial",
+         "chardev:console"});
+  else if (!p.console_log.empty())
     add({"-chardev", fmt::format("file,id=console,path={}", p.console_log), "-serial",
          "chardev:console"});
   if (p.qmp_fd >= 0)

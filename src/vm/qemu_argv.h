@@ -29,7 +29,8 @@ struct QemuPlan {
   std::string kernel;
   std::string initrd;
   std::string cmdline;
-  std::string console_log;  // the serial console goes to this file ("" : nowhere)
+  std::string console_log;  // the serial console goes to this file ("" : nowhere) ...
+  int console_fd = -1;      // ... or to this connected socket (the monitor bounds its size)
   int qmp_fd = -1;          // connected sockets QEMU inherits
   int agent_fd = -1;
   std::string rootfs;  // ext4 image, opened with snapshot=on (writes are thrown away)

@@ -230,6 +230,15 @@ TEST(QemuArgv, KvmVirtiofsAndTap) {
             "virtio-net-device,netdev=net0,mac=52:54:00:aa:bb:cc");
 }
 
+TEST(QemuArgv, ConsoleToASocketWhenGiven) {
+  QemuPlan p = base_plan();
+  p.console_fd = 6;
+  auto a = qemu_argv(p);
+  EXPECT_EQ(arg_after(a, "-chardev", "socket,id=console"), "socket,id=console,fd=6");
+  EXPECT_EQ(arg_after(a, "-chardev", "file"), "");
+  EXPECT_EQ(arg_after(a, "-serial"), "chardev:console");
+}
+
 TEST(QemuArgv, UserNetwork) {
   QemuPlan p = base_plan();
   p.net = QemuNet{QemuNet::Kind::kUser, "", ""};
