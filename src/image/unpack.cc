@@ -25,7 +25,7 @@ Result<std::string> clean_entry_name(std::string_view name) {
   std::string out;
   for (const auto& c : split(name, '/')) {
     if (c.empty() || c == ".") continue;
-    if (c == "..") return fail(invalid("entry {:?}: \"..\" is not allowed", std::string(name)));
+    if (c == "..") return fail(invalid("\"..\" is not allowed in a name"));
     if (!out.empty()) out += '/';
     out += c;
   }
@@ -325,8 +325,9 @@ Result<UnpackStats> unpack_layer(Reader& in, int layer_dirfd, const UnpackOption
       std::string why = input.error.empty() ? archive_error_string(a) : input.error;
       return fail(invalid("layer: bad tar data after {} entries: {}", u.stats.entries, why));
     }
-    const char* name = archive_entry_pathname(e);
-    BERTH_CHECK_CTX(u.apply(e), "layer entry {:?}", name ? name : "");
+    std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (name.size() > 120) name = name.substr(0, 120) + "...";
+    BERTH_CHECK_CTX(u.apply(e), "layer entry {:?}", name);
   }
   BERTH_CHECK(u.finish());
   return u.stats;
