@@ -21,7 +21,7 @@ mkdir -p "$OBJ"
 objs=()
 for src in "${COMMON[@]}"; do
   o="$OBJ/$(echo "$src" | tr / _).o"
-  [ "$o" -nt "$src" ] || "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$o" &
+  [ "$o" -nt "$src" ] && [ -z "$(find src -newer "$o" -name '*.h' | head -1)" ] || "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$o" &
   objs+=("$o")
 done
 wait

@@ -17,12 +17,19 @@
 #include "base/path.h"
 #include "base/strings.h"
 #include "image/fs_util.h"
+#include "image/json_util.h"
 #include "image/stream.h"
 #include "image/unpack.h"
 #include "oci/json_read.h"
 
 namespace berth::image {
 namespace {
+
+// libarchive's message for its last error (it may have none).
+const char* archive_error(struct archive* a) {
+  const char* e = archive_error_string(a);
+  return e ? e : "unreadable archive data";
+}
 
 using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 
@@ -76,7 +83,7 @@ Result<ReadArchive> read_archive(Store& store, const std::string& path) {
   archive_read_support_filter_gzip(a.get());
   archive_read_support_filter_zstd(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
-    return fail(invalid("archive {}: {}", path, archive_error_string(a.get())));
+    return fail(invalid("archive {}: {}", path, archive_error(a.get())));
   ReadArchive out;
   std::map<std::string, std::string> links;  // symlink/hardlink name -> target name
   for (;;) {
@@ -84,7 +91,7 @@ Result<ReadArchive> read_archive(Store& store, const std::string& path) {
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-      return fail(invalid("archive {}: {}", path, archive_error_string(a.get())));
+      return fail(invalid("archive {}: {}", path, archive_error(a.get())));
     std::string name = BERTH_TRY(clean_entry_name(archive_entry_pathname(e)));
     if (const char* hl = archive_entry_hardlink(e)) {
       links[name] = BERTH_TRY(clean_entry_name(hl));
@@ -102,7 +109,7 @@ Result<ReadArchive> read_archive(Store& store, const std::string& path) {
       if (archive_entry_size(e) > kMaxMeta) return fail(invalid("{}: {} too large", path, name));
       std::string text(static_cast<size_t>(archive_entry_size(e)), '\0');
       la_ssize_t n = archive_read_data(a.get(), text.data(), text.size());
-      if (n < 0) return fail(invalid("archive {}: {}", path, archive_error_string(a.get())));
+      if (n < 0) return fail(invalid("archive {}: {}", path, archive_error(a.get())));
       text.resize(static_cast<size_t>(n));
       out.meta[name] = std::move(text);
       continue;
@@ -111,7 +118,7 @@ Result<ReadArchive> read_archive(Store& store, const std::string& path) {
     char buf[1 << 16];
     for (;;) {
       la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
-      if (n < 0) return fail(invalid("archive {}: {}", path, archive_error_string(a.get())));
+      if (n < 0) return fail(invalid("archive {}: {}", path, archive_error(a.get())));
       if (n == 0) break;
       BERTH_CHECK(w.write(buf, static_cast<size_t>(n)));
     }
@@ -174,7 +181,7 @@ Result<std::vector<ImageRecord>> load_oci(Store& store, const ReadArchive& ar) {
 
 Result<std::vector<ImageRecord>> load_docker(Store& store, const ReadArchive& ar) {
   const std::string& text = ar.meta.at("manifest.json");
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j = ::berth::image::parse_json(text);
   if (j.is_discarded() || !j.is_array())
     return fail(invalid("docker archive: manifest.json is not a JSON array"));
   std::vector<ImageRecord> out;
@@ -242,7 +249,7 @@ Result<void> write_entry(struct archive* a, const std::string& name, int64_t siz
   archive_entry_set_mtime(e, time(nullptr), 0);
   int rc = archive_write_header(a, e);
   archive_entry_free(e);
-  if (rc != ARCHIVE_OK) return fail(invalid("write {}: {}", name, archive_error_string(a)));
+  if (rc != ARCHIVE_OK) return fail(invalid("write {}: {}", name, archive_error(a)));
   return body(a);
 }
 
@@ -250,7 +257,7 @@ Result<void> write_text(struct archive* a, const std::string& name, const std::s
   return write_entry(a, name, static_cast<int64_t>(text.size()),
                      [&](struct archive* w) -> Result<void> {
                        if (archive_write_data(w, text.data(), text.size()) < 0)
-                         return fail(invalid("write {}: {}", name, archive_error_string(w)));
+                         return fail(invalid("write {}: {}", name, archive_error(w)));
                        return {};
                      });
 }
@@ -266,7 +273,7 @@ Result<void> write_blob(struct archive* a, Store& store, const std::string& name
       if (n < 0) return fail(sys_error(errno, "read blob {}", d.str()));
       if (n == 0) return {};
       if (archive_write_data(w, buf.data(), static_cast<size_t>(n)) < 0)
-        return fail(invalid("write {}: {}", name, archive_error_string(w)));
+        return fail(invalid("write {}: {}", name, archive_error(w)));
     }
   });
 }
@@ -288,7 +295,7 @@ Result<void> save_archive(Store& store, const std::vector<std::string>& refs, Ar
   ArchivePtr a(archive_write_new(), archive_write_free);
   archive_write_set_format_pax_restricted(a.get());
   if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK)
-    return fail(invalid("create {}: {}", tmp, archive_error_string(a.get())));
+    return fail(invalid("create {}: {}", tmp, archive_error(a.get())));
   std::set<std::string> written;
   auto blob = [&](const std::string& name, const Digest& d) -> Result<void> {
     if (!written.insert(name).second) return {};
@@ -327,7 +334,7 @@ Result<void> save_archive(Store& store, const std::vector<std::string>& refs, Ar
     BERTH_CHECK(write_text(a.get(), "manifest.json", manifest.dump()));
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK)
-    return fail(invalid("write {}: {}", tmp, archive_error_string(a.get())));
+    return fail(invalid("write {}: {}", tmp, archive_error(a.get())));
   if (rename(tmp.c_str(), path.c_str()) != 0)
     return fail(sys_error(errno, "rename {} to {}", tmp, path));
   return {};
@@ -341,7 +348,7 @@ Result<void> apply_change(ImageConfig& c, std::string_view change) {
   std::string arg(sp == std::string_view::npos ? "" : trim(s.substr(sp)));
   auto words = [&]() -> Result<std::vector<std::string>> {
     if (!arg.empty() && arg[0] == '[') {
-      nlohmann::json j = nlohmann::json::parse(arg, nullptr, false);
+      nlohmann::json j = ::berth::image::parse_json(arg);
       if (j.is_discarded() || !j.is_array())
         return fail(invalid("change {:?}: bad JSON array", std::string(change)));
       std::vector<std::string> v;

@@ -2,6 +2,7 @@
 
 #include "base/file.h"
 #include "base/strings.h"
+#include "image/json_util.h"
 #include "oci/json_read.h"
 #include "sys/in_root.h"
 
@@ -20,7 +21,7 @@ std::vector<std::string> object_keys(const Obj& o, const char* key) {
 }  // namespace
 
 Result<ImageConfig> parse_image_config(std::string_view text) {
-  return oci::jr::parse_with(text, "image config", [](const Obj& o) {
+  return ::berth::image::parse_untrusted(text, "image config", [](const Obj& o) {
     ImageConfig c;
     c.architecture = o.string("architecture");
     c.os = o.string("os");

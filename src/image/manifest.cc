@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "image/json_util.h"
 #include "oci/json_read.h"
 
 namespace berth::image {
@@ -125,7 +126,7 @@ int read_schema(const Obj& o) {
 }  // namespace
 
 std::string detect_media_type(std::string_view text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j = ::berth::image::parse_json(text);
   if (j.is_discarded() || !j.is_object()) return "";
   auto mt = j.find("mediaType");
   if (mt != j.end() && mt->is_string()) return mt->get<std::string>();
@@ -135,7 +136,7 @@ std::string detect_media_type(std::string_view text) {
 }
 
 Result<Manifest> parse_manifest(std::string_view text) {
-  return oci::jr::parse_with(text, "image manifest", [](const Obj& o) {
+  return ::berth::image::parse_untrusted(text, "image manifest", [](const Obj& o) {
     Manifest m;
     m.schema_version = read_schema(o);
     m.media_type = o.string("mediaType");
@@ -151,7 +152,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
 }
 
 Result<Index> parse_index(std::string_view text) {
-  return oci::jr::parse_with(text, "image index", [](const Obj& o) {
+  return ::berth::image::parse_untrusted(text, "image index", [](const Obj& o) {
     Index idx;
     idx.schema_version = read_schema(o);
     idx.media_type = o.string("mediaType");

@@ -34,6 +34,12 @@ Result<std::string> clean_entry_name(std::string_view name) {
 
 namespace {
 
+// libarchive's message for its last error (it may have none).
+const char* archive_error(struct archive* a) {
+  const char* e = archive_error_string(a);
+  return e ? e : "unreadable archive data";
+}
+
 constexpr size_t kBlock = 1 << 17;
 
 struct ArchiveInput {
@@ -161,7 +167,7 @@ Result<void> Unpacker::regular(int dirfd, const std::string& name, struct archiv
     int rc = archive_read_data_block(a_, &buf, &size, &offset);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-      return fail(invalid("read data of {}: {}", name, archive_error_string(a_)));
+      return fail(invalid("read data of {}: {}", name, archive_error(a_)));
     const char* p = static_cast<const char*>(buf);
     while (size > 0) {
       ssize_t k = pwrite(fd.get(), p, size, offset);
@@ -315,14 +321,14 @@ Result<UnpackStats> unpack_layer(Reader& in, int layer_dirfd, const UnpackOption
   archive_read_support_format_gnutar(a);
   ArchiveInput input{&in};
   if (archive_read_open(a, &input, nullptr, read_cb, nullptr) != ARCHIVE_OK)
-    return fail(invalid("layer: {}", input.error.empty() ? archive_error_string(a) : input.error));
+    return fail(invalid("layer: {}", input.error.empty() ? archive_error(a) : input.error));
   Unpacker u(a, layer_dirfd, opts);
   for (;;) {
     struct archive_entry* e = nullptr;
     int rc = archive_read_next_header(a, &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-      std::string why = input.error.empty() ? archive_error_string(a) : input.error;
+      std::string why = input.error.empty() ? archive_error(a) : input.error;
       return fail(invalid("layer: bad tar data after {} entries: {}", u.stats.entries, why));
     }
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";

@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "base/path.h"
 #include "base/strings.h"
+#include "image/json_util.h"
 
 namespace berth::registry {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 Result<nlohmann::json> load(const std::string& path) {
   if (!file::exists(path)) return nlohmann::json::object();
   std::string text = BERTH_TRY(file::read(path));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j = ::berth::image::parse_json(text);
   if (j.is_discarded() || !j.is_object())
     return fail(invalid("credentials file {}: not a JSON object", path));
   return j;

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "image/json_util.h"
 #include "image/manifest.h"
 
 namespace berth::registry {
@@ -37,7 +38,7 @@ std::string with_query(const std::string& url, const std::string& q) {
 }  // namespace
 
 std::string registry_error_text(const HttpResponse& r) {
-  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  nlohmann::json j = ::berth::image::parse_json(r.body);
   if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array())
     return "";
   std::string out;
@@ -100,7 +101,7 @@ Result<void> Client::authenticate(const HttpResponse& resp, const std::string& s
   if (tok.status != 200)
     return fail(
         make_error(ErrorKind::kPermissionDenied, "token from {}: HTTP {}", realm, tok.status));
-  nlohmann::json j = nlohmann::json::parse(tok.body, nullptr, false);
+  nlohmann::json j = ::berth::image::parse_json(tok.body);
   std::string token;
   if (j.is_object()) {
     if (j.contains("token") && j["token"].is_string())

@@ -1,6 +1,7 @@
 #include "registry/config.h"
 
 #include "base/file.h"
+#include "image/json_util.h"
 #include "oci/json_read.h"
 
 namespace berth::registry {
@@ -10,7 +11,7 @@ using oci::jr::Obj;
 Result<RegistryConfig> RegistryConfig::load(const std::string& path) {
   if (path.empty() || !file::exists(path)) return RegistryConfig{};
   std::string text = BERTH_TRY(file::read(path));
-  return oci::jr::parse_with(text, path, [](const Obj& o) {
+  return ::berth::image::parse_untrusted(text, path, [](const Obj& o) {
     RegistryConfig c;
     c.default_registry = o.string("default_registry", false, c.default_registry);
     c.auth_file = o.string("auth_file");

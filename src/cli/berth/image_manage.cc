@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/berth/app.h"
+#include "image/json_util.h"
 #include "registry/context.h"
 #include "registry/progress.h"
 
@@ -89,7 +90,7 @@ Result<int> do_inspect(const BerthGlobals& g, const std::vector<std::string>& re
     e["MediaType"] = img.media_type;
     e["Names"] = img.names;
     e["Size"] = img.size;
-    e["Config"] = nlohmann::json::parse(BERTH_TRY(ctx.store->config_text(img)), nullptr, false);
+    e["Config"] = ::berth::image::parse_json(BERTH_TRY(ctx.store->config_text(img)));
     e["Layers"] = nlohmann::json::array();
     for (const auto& l : img.layers)
       e["Layers"].push_back({{"Digest", l.blob.str()},
