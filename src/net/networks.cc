@@ -26,6 +26,8 @@ Result<Subnet> free_subnet(const Config& c, const std::vector<NetworkRecord>& ne
   Netlink nl = BERTH_TRY(Netlink::open());
   for (const auto& r : BERTH_TRY(nl.routes())) taken.push_back(r);
   if (!c.default_subnet.empty()) taken.push_back(BERTH_TRY(parse_subnet(c.default_subnet)));
+  // The main store's default network, even when its bridge is not there right now.
+  taken.push_back(BERTH_TRY(parse_subnet(Config{}.default_subnet)));
   Subnet pool = BERTH_TRY(parse_subnet(c.pool));
   if (!random_pick) return pick_subnet(pool, c.pool_prefix, taken);
   // Stores other than the main one (tests, several roots) each pick their default subnet;
