@@ -98,6 +98,21 @@ void kill_cgroup(cgroup::Manager& cg) {
   }
 }
 
+// The spec's seccomp filter, compiled (or from the cache in the store) into args.
+Result<void> prepare_seccomp(const Store& store, const oci::Spec& spec,
+                             const std::string& config_json, InitArgs& args, SeccompBpf& keep) {
+  if (!spec.linux.seccomp) return {};
+  auto j = nlohmann::json::parse(config_json, nullptr, false);
+  std::string profile = j.is_object() && j.contains("linux") && j["linux"].contains("seccomp")
+                            ? j["linux"]["seccomp"].dump()
+                            : std::string();
+  keep = BERTH_TRY(compile_seccomp_cached(*spec.linux.seccomp, profile,
+                                          path::join(store.root(), ".seccomp-cache")));
+  args.seccomp_fd = keep.fd.get();
+  args.seccomp_flags = keep.flags;
+  return {};
+}
+
 // Sends the container process state and the notify fd to the seccomp agent at listenerPath
 // (config-linux.md "The Container Process State").
 Result<void> send_to_seccomp_listener(const oci::Seccomp& sc, const std::string& state_json,
@@ -148,7 +163,6 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (!spec.process) return fail(invalid("process: missing (nothing to run)"));
   if (!spec.linux.find_namespace(oci::NsType::kMount))
     return fail(invalid("linux.namespaces: a mount namespace is required"));
-  if (spec.linux.seccomp) BERTH_CHECK(validate_seccomp(*spec.linux.seccomp));
   std::string rootfs =
       path::is_absolute(spec.root.path) ? spec.root.path : path::join(opts.bundle, spec.root.path);
   struct stat rst {};
@@ -232,6 +246,8 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   args.preserve_fds = opts.preserve_fds;
   args.no_pivot = opts.no_pivot;
   args.hooks_before_pivot = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+  SeccompBpf bpf;
+  BERTH_CHECK(prepare_seccomp(store_, spec, opts.config_json, args, bpf));
 
   SpawnHooks hooks;
   auto runtime_state = [&](pid_t pid) {
@@ -429,6 +445,9 @@ Result<int> ContainerHandler::exec(std::string_view id, const ExecOptions& opts)
   args.target = st.pid;
   args.console_fd = console.get();
   args.preserve_fds = opts.preserve_fds;
+  std::string cfg_text = BERTH_TRY(file::read(path::join(store_.dir(id), "config.json")));
+  SeccompBpf bpf;
+  BERTH_CHECK(prepare_seccomp(store_, spec, cfg_text, args, bpf));
   SpawnHooks hooks;
   hooks.seccomp_fd = [&](pid_t pid, int fd) -> Result<void> {
     return send_to_seccomp_listener(*spec.linux.seccomp, st.oci_json(false), pid, fd);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <functional>
 
 #include "oci/state.h"
 #include "runtime/console.h"
@@ -53,19 +54,18 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   const oci::Seccomp* sc = a.spec->linux.seccomp ? &*a.spec->linux.seccomp : nullptr;
   // With no_new_privs the helper loads the filter right before the user's exec; without it
   // the kernel wants CAP_SYS_ADMIN, so the filter goes in now, while we still have it.
-  bool load_now = sc && (!p.no_new_privileges || seccomp_uses_notify(*sc));
-  SeccompBpf bpf;
-  if (sc && !load_now) {
-    auto c = compile_seccomp(*sc);
-    if (!c) die(a, c.error());
-    bpf = std::move(*c);
-  }
+  bool notify = sc && seccomp_uses_notify(*sc);
+  bool load_now = sc && (!p.no_new_privileges || notify);
   if (p.capabilities) INIT_CHECK(a, drop_bounding_set(*p.capabilities));
   INIT_CHECK(a, apply_process_attrs(a, p));
-  if (load_now) {
-    auto notify = load_seccomp(*sc);
-    if (!notify) die(a, notify.error());
-    if (*notify) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kSeccompFd, 0, {}, notify->get()));
+  UniqueFd bpf_for_helper;
+  if (sc && load_now) {
+    auto listener = load_seccomp_bpf(a.seccomp_fd, a.seccomp_flags, notify);
+    if (!listener) die(a, listener.error());
+    if (*listener)
+      INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kSeccompFd, 0, {}, listener->get()));
+  } else if (sc) {
+    bpf_for_helper.reset(::fcntl(a.seccomp_fd, F_DUPFD_CLOEXEC, 3));
   }
   INIT_CHECK(a, switch_user(p.user));
   if (p.capabilities) INIT_CHECK(a, set_capabilities(*p.capabilities));
@@ -92,10 +92,10 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
     return n;
   };
   int fifo_fd = pass(fifo);
-  int bpf_fd = pass(bpf.fd);
+  int bpf_fd = pass(bpf_for_helper);
   if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  auto r = exec_via_helper(fifo_fd, bpf_fd, bpf.flags, *exe, p.args, env);
+  auto r = exec_via_helper(fifo_fd, bpf_fd, a.seccomp_flags, *exe, p.args, env);
   if (ready_sent) {
     dprintf(2, "berth-runtime: %s\n", r.error().text().c_str());
     _exit(127);
@@ -185,15 +185,32 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   finish_and_exec(a, p, UniqueFd());
 }
 
-pid_t fork_child() {
-  // CLONE_PARENT: the child becomes berth-runtime's (so it can wait for it), not stage 1's.
+// Forks the process that will run the program. CLONE_PARENT: it becomes berth-runtime's child
+// (so it can wait for it), not stage 1's. Stage 1 reports its pid (kInitPid) before the child
+// may say anything on the sync socket, so the parent always learns the pid first.
+[[noreturn]] void fork_child(const InitArgs& a, const std::function<void()>& child_main) {
+  int gate[2];
+  if (::pipe2(gate, O_CLOEXEC) != 0) die(a, sys_error(errno, "pipe"));
   struct clone_args ca {};
   ca.flags = CLONE_PARENT;
   ca.exit_signal = 0;
   pid_t pid = sys::clone3(&ca);
   if (pid < 0 && errno == ENOSYS)
     pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, 0));
-  return pid;
+  if (pid < 0) die(a, sys_error(errno, "fork the container process"));
+  if (pid == 0) {
+    ::close(gate[1]);
+    char b;
+    while (::read(gate[0], &b, 1) < 0 && errno == EINTR) {
+    }
+    ::close(gate[0]);
+    child_main();
+    _exit(1);
+  }
+  ::close(gate[0]);
+  INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, pid));
+  (void)!::write(gate[1], "1", 1);
+  _exit(0);
 }
 
 // exec: join every namespace the container's init is in, the user namespace first. All
@@ -242,13 +259,7 @@ void stage1_main(const InitArgs& a) {
                                    "process.execCPUAffinity.initial"));
   if (a.mode == InitArgs::Mode::kExec) {
     INIT_CHECK(a, join_container_namespaces(a));
-    if (needs_fork(l)) {
-      pid_t pid = fork_child();
-      if (pid < 0) die(a, sys_error(errno, "fork"));
-      if (pid == 0) exec_main(a);
-      INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, pid));
-      _exit(0);
-    }
+    if (needs_fork(l)) fork_child(a, [&] { exec_main(a); });
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, getpid()));
     exec_main(a);
   }
@@ -267,13 +278,7 @@ void stage1_main(const InitArgs& a) {
     (void)::syscall(SYS_setresuid, 0, 0, 0);
   }
   if (flags & CLONE_NEWTIME) INIT_CHECK(a, write_time_offsets(l));
-  if (needs_fork(l)) {
-    pid_t pid = fork_child();
-    if (pid < 0) die(a, sys_error(errno, "fork the container init"));
-    if (pid == 0) init_main(a, std::move(fifo));
-    INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, pid));
-    _exit(0);
-  }
+  if (needs_fork(l)) fork_child(a, [&] { init_main(a, std::move(fifo)); });
   INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, getpid()));
   init_main(a, std::move(fifo));
 }

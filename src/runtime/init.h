@@ -31,6 +31,10 @@ struct InitArgs {
   int preserve_fds = 0;
   bool no_pivot = false;
   bool hooks_before_pivot = false;  // stop at kBeforePivot for the parent's hooks
+  // The compiled seccomp filter (a memfd, compiled or taken from the cache by the parent),
+  // or -1 without linux.seccomp.
+  int seccomp_fd = -1;
+  unsigned seccomp_flags = 0;
 };
 
 // Runs in the first child; never returns.

@@ -1,14 +1,17 @@
 #include "runtime/seccomp.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 
+#include "base/file.h"
 #include "base/log.h"
 
 namespace berth::runtime {
@@ -160,6 +163,74 @@ Result<UniqueFd> load_seccomp(const oci::Seccomp& s) {
   UniqueFd dup(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
   if (!dup) return fail(sys_error(errno, "dup the seccomp notify fd"));
   return dup;
+}
+
+namespace {
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+Result<std::string> read_all(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  if (n < 0) return fail(sys_error(errno, "read"));
+  return out;
+}
+
+Result<SeccompBpf> bpf_from_bytes(std::string_view prog, unsigned flags) {
+  SeccompBpf out;
+  out.flags = flags;
+  out.fd.reset(static_cast<int>(::syscall(SYS_memfd_create, "berth-seccomp", MFD_CLOEXEC)));
+  if (!out.fd) return fail(sys_error(errno, "memfd_create"));
+  if (::write(out.fd.get(), prog.data(), prog.size()) != static_cast<ssize_t>(prog.size()))
+    return fail(sys_error(errno, "write seccomp filter"));
+  ::lseek(out.fd.get(), 0, SEEK_SET);
+  return out;
+}
+
+}  // namespace
+
+Result<SeccompBpf> compile_seccomp_cached(const oci::Seccomp& s, std::string_view profile_json,
+                                          const std::string& cache_dir) {
+  unsigned flags = BERTH_TRY(flag_bits(s.flags));
+  std::string file = fmt::format("{}/{:016x}.bpf", cache_dir, fnv1a(profile_json));
+  // Layout: 8-byte little-endian JSON length, the JSON text, the BPF program.
+  if (auto cached = file::read(file)) {
+    if (cached->size() >= 8) {
+      uint64_t len = 0;
+      std::memcpy(&len, cached->data(), 8);
+      if (len <= cached->size() - 8 && std::string_view(*cached).substr(8, len) == profile_json)
+        return bpf_from_bytes(std::string_view(*cached).substr(8 + len), flags);
+    }
+  }
+  SeccompBpf bpf = BERTH_TRY(compile_seccomp(s));
+  std::string prog = BERTH_TRY(read_all(bpf.fd.get()));
+  ::lseek(bpf.fd.get(), 0, SEEK_SET);
+  uint64_t len = profile_json.size();
+  std::string blob(reinterpret_cast<const char*>(&len), 8);
+  blob.append(profile_json);
+  blob.append(prog);
+  if (file::mkdir_all(cache_dir, 0700)) (void)file::write_atomic(file, blob, 0600, false);
+  return bpf;
+}
+
+Result<UniqueFd> load_seccomp_bpf(int bpf_fd, unsigned flags, bool new_listener) {
+  std::string prog = BERTH_TRY(read_all(bpf_fd));
+  struct sock_fprog fp {};
+  fp.len = static_cast<unsigned short>(prog.size() / sizeof(struct sock_filter));
+  fp.filter = reinterpret_cast<struct sock_filter*>(prog.data());
+  if (new_listener) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fp);
+  if (r < 0) return fail(sys_error(errno, "linux.seccomp: load the filter"));
+  return new_listener ? UniqueFd(static_cast<int>(r)) : UniqueFd();
 }
 
 }  // namespace berth::runtime

@@ -23,4 +23,14 @@ Result<SeccompBpf> compile_seccomp(const oci::Seccomp& s);
 // Loads the filter into this process; returns the notify fd when the profile uses NOTIFY.
 Result<UniqueFd> load_seccomp(const oci::Seccomp& s);
 
+// compile_seccomp with a cache: compiling a large profile (Docker's has ~300 rules, for three
+// architectures) costs tens of milliseconds, and engines pass the same profile every time.
+// The program is kept in cache_dir under a hash of the profile's JSON text; the file also
+// holds that text, compared byte for byte, so a hash collision can never pick another filter.
+Result<SeccompBpf> compile_seccomp_cached(const oci::Seccomp& s, std::string_view profile_json,
+                                          const std::string& cache_dir);
+// Loads a BPF program (from compile_seccomp) into this process with seccomp(2); with
+// new_listener, returns the notify fd.
+Result<UniqueFd> load_seccomp_bpf(int bpf_fd, unsigned flags, bool new_listener);
+
 }  // namespace berth::runtime

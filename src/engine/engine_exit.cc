@@ -1,0 +1,15 @@
+#include "engine/engine_exit.h"
+
+namespace berth::engine {
+
+int exit_code_for(const Error& e) {
+  std::string_view m = e.message();
+  if (m.find("process.args") != std::string_view::npos ||
+      m.find("exec") != std::string_view::npos) {
+    if (e.kind() == ErrorKind::kNotFound) return 127;
+    if (e.kind() == ErrorKind::kPermissionDenied) return 126;
+  }
+  return 125;
+}
+
+}  // namespace berth::engine

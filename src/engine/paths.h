@@ -1,0 +1,40 @@
+// Where the engine keeps things. Everything persistent under root (default /var/lib/berth),
+// everything that a reboot must forget under state (default /run/berth, tmpfs).
+//
+//   <root>/berth.db                  container records (SQLite, WAL)
+//   <root>/containers/<id>/          bundle: config.json, hosts, resolv.conf, hostname, logs
+//   <root>/volumes/<name>/_data      named volumes (and volume.json)
+//   <root>/networks/                 the network store (src/net)
+//   <root>/ (blobs, layers, ...)     the image store (src/image)
+//   <state>/runtime/<id>/            the container handler's state (berth-runtime's --root)
+//   <state>/monitor/<id>/            the monitor's pid, status.json, stop request
+//   <state>/netns/<id>               the container's pinned network namespace
+#pragma once
+
+#include <string>
+
+#include "base/path.h"
+
+namespace berth::engine {
+
+struct Paths {
+  std::string root = "/var/lib/berth";
+  std::string state = "/run/berth";
+
+  std::string db() const { return path::join(root, "berth.db"); }
+  std::string containers() const { return path::join(root, "containers"); }
+  std::string container(std::string_view id) const { return path::join(containers(), id); }
+  std::string log_file(std::string_view id) const {
+    return path::join(container(id), "container.log");
+  }
+  std::string volumes() const { return path::join(root, "volumes"); }
+  std::string networks() const { return path::join(root, "networks"); }
+  std::string runtime() const { return path::join(state, "runtime"); }
+  std::string monitor(std::string_view id) const {
+    return path::join(path::join(state, "monitor"), id);
+  }
+  std::string netns_dir() const { return path::join(state, "netns"); }
+  std::string netns(std::string_view id) const { return path::join(netns_dir(), id); }
+};
+
+}  // namespace berth::engine
