@@ -179,9 +179,20 @@ void add_disconnect(CLI::App* net, BerthGlobals& g) {
 void add_hidden(CLI::App* net, BerthGlobals& g) {
   auto* dns = net->add_subcommand("dns-serve", "");  // the DNS responder process
   dns->group("");
-  dns->allow_extras();
-  dns->prefix_command();
-  on_berth_run(dns, [dns]() -> Result<int> { return net::dns_server_main(dns->remaining()); });
+  auto args = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  for (const char* flag :
+       {"--store", "--network", "--bridge", "--listen", "--port", "--ready-fd"}) {
+    auto value = std::make_shared<std::string>();
+    args->push_back({flag, ""});
+    size_t i = args->size() - 1;
+    dns->add_option(flag, *value)->each([args, i](const std::string& v) { (*args)[i].second = v; });
+  }
+  on_berth_run(dns, [args]() -> Result<int> {
+    std::vector<std::string> words;
+    for (const auto& [k, v] : *args)
+      if (!v.empty()) words.insert(words.end(), {k, v});
+    return net::dns_server_main(words);
+  });
   auto* gc = net->add_subcommand("gc", "");
   gc->group("");
   on_berth_run(gc, [&g]() -> Result<int> {
