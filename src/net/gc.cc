@@ -60,6 +60,11 @@ Result<GcReport> Manager::gc(const IsLive& is_live) {
                     by_id.contains(e.network_id) ? by_id[e.network_id]->name : e.network_id, why));
   }
 
+  for (const auto& path : store_.unreadable_endpoints()) {
+    ::unlink(path.c_str());
+    rep.removed.push_back("unreadable record " + path);
+  }
+
   // Tagged links with no record: a veth whose record is gone, a bridge of a removed network.
   std::string tag = detail::link_tag(cfg_);
   for (const auto& l : links) {

@@ -239,6 +239,18 @@ Result<std::vector<EndpointRecord>> Store::all_endpoints() const {
   return out;
 }
 
+std::vector<std::string> Store::unreadable_endpoints() const {
+  std::vector<std::string> out;
+  for (const auto& net : subdirs(dir_ + "/endpoints")) {
+    std::string d = dir_ + "/endpoints/" + net;
+    for (const auto& f : json_files(d)) {
+      auto text = file::read(d + "/" + f);
+      if (text && !endpoint_from_json(*text)) out.push_back(d + "/" + f);
+    }
+  }
+  return out;
+}
+
 Result<void> Store::put_endpoint(const EndpointRecord& e) const {
   std::string d = dir_ + "/endpoints/" + e.network_id;
   BERTH_CHECK(file::mkdir_all(d, 0700));

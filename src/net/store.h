@@ -86,6 +86,8 @@ class Store {
   Result<std::vector<EndpointRecord>> endpoints(const std::string& network_id) const;
   Result<std::vector<EndpointRecord>> all_endpoints() const;
   Result<void> put_endpoint(const EndpointRecord& e) const;
+  // Endpoint files that do not parse (cut short by a power loss: they are not fsynced).
+  std::vector<std::string> unreadable_endpoints() const;
   Result<void> remove_endpoint(const std::string& network_id,
                                const std::string& container_id) const;
 

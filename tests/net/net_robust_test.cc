@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <set>
 
 #include "net/detail.h"
@@ -131,9 +132,13 @@ TEST_F(NetTest, GcRemovesEndpointsWhoseNamespaceDiedAndUntrackedLinks) {
   auto nl = Netlink::open();
   ASSERT_TRUE(nl->create_bridge("berthgc" + std::to_string(getpid() % 10000),
                                 detail::link_tag(cfg_) + "bridge deadbeef"));
+  // A record cut short (not fsynced, then a power loss).
+  std::string cut = cfg_.dir + "/endpoints/" + a->network_id + "/torn.json";
+  std::ofstream(cut) << "{\"containerId\": \"tor";
   auto rep = mgr_->gc();
   ASSERT_TRUE(rep) << rep.error().text();
-  EXPECT_GE(rep->removed.size(), 2u);
+  EXPECT_GE(rep->removed.size(), 3u);
+  EXPECT_FALSE(berth::test::file_exists(cut));
   EXPECT_TRUE(mgr_->inspect("bridge")->endpoints.empty());
   EXPECT_FALSE(nl->link("berthgc" + std::to_string(getpid() % 10000)).has_value());
   // Pinned namespaces of dead containers.
