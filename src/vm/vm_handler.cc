@@ -45,16 +45,6 @@ std::string now_rfc3339() {
                      t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
 }
 
-// The console socket of CreateOptions, also from a connected fd where the runtime core
-// offers one (console_fd).
-template <typename O>
-int console_fd_of(const O& o) {
-  if constexpr (requires { o.console_fd; })
-    return o.console_fd;
-  else
-    return -1;
-}
-
 // The host TSC frequency, measured once per boot and kept in the cache dir.
 uint64_t cached_tsc_khz(const std::string& cache_dir) {
   auto boot = file::read("/proc/sys/kernel/random/boot_id");
@@ -177,8 +167,8 @@ Result<Prepared> prepare(std::string_view id, const oci::Spec& spec,
 // stays with the monitor.
 Result<UniqueFd> open_terminal(const oci::Process& proc, const runtime::CreateOptions& co) {
   UniqueFd sock;
-  if (int fd = console_fd_of(co); fd >= 0) {
-    sock.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (co.console_fd >= 0) {
+    sock.reset(::fcntl(co.console_fd, F_DUPFD_CLOEXEC, 3));
   } else if (!co.console_socket.empty()) {
     sock = BERTH_TRY(control::connect(co.console_socket));
   } else {

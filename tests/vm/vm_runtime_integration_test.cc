@@ -89,7 +89,10 @@ TEST_F(VmTest, VolumeWrittenInGuestIsReadOnHost) {
   make_vm(b, {"sh", "-c",
               "cat /data/in.txt; echo written in the guest > /data/out.txt; "
               "mkdir /data/sub && echo deep > /data/sub/f; cat /etc/conf.txt; "
-              "(echo x > /etc/conf.txt) 2>/dev/null && echo writable || echo ro"});
+              "(echo x > /etc/conf.txt) 2>/dev/null && echo writable || echo ro; "
+              "echo scratch > /scratch-file && cat /scratch-file"});
+  // A writable root: the guest writes to its snapshot, never to the image or the host tree.
+  b.config()["root"]["readonly"] = false;
   b.config()["mounts"].push_back({{"destination", "/data"},
                                   {"type", "bind"},
                                   {"source", vol.path()},
@@ -100,7 +103,8 @@ TEST_F(VmTest, VolumeWrittenInGuestIsReadOnHost) {
                                   {"options", {"bind", "ro"}}});
   CmdResult r = rt.run_bundle(b);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "from the host\na host file\nro\n");
+  EXPECT_EQ(r.out, "from the host\na host file\nro\nscratch\n");
+  EXPECT_FALSE(file_exists(shared_rootfs() + "/scratch-file"));
   EXPECT_EQ(read_file(vol.path() + "/out.txt"), "written in the guest\n");
   EXPECT_EQ(read_file(vol.path() + "/sub/f"), "deep\n");
 }
