@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 
 #include "base/file.h"
+#include "base/strings.h"
 #include "net/detail.h"
 #include "net/netlink.h"
 #include "net/nft.h"
@@ -17,6 +19,10 @@
 namespace berth::net::test {
 
 using berth::test::CmdResult;
+
+namespace {
+constexpr const char* kClaims = "/run/berth-nettest-subnets";
+}  // namespace
 
 std::string busybox() { return "/bin/busybox"; }
 
@@ -28,13 +34,34 @@ void NetTest::SetUp() {
   ASSERT_TRUE(nl);
   auto routes = nl->routes();
   ASSERT_TRUE(routes);
-  for (int i = 0; i < 250; ++i) {
-    x_ = (getpid() + i) % 250 + 1;
+  // Concurrent test processes claim their x in a host-wide directory (a claim whose process
+  // is gone is taken over), so that two of them never share subnets.
+  (void)file::mkdir_all(kClaims, 0700);
+  x_ = 0;
+  for (int i = 0; i < 250 && x_ == 0; ++i) {
+    int x = (getpid() + i) % 250 + 1;
     bool clash = false;
-    for (int k = 0; k <= 6; ++k)
+    for (int k = 0; k <= 6; ++k) {
+      x_ = x;
       for (const auto& r : *routes) clash = clash || r.overlaps(*parse_subnet(subnet(k)));
-    if (!clash) break;
+    }
+    x_ = 0;
+    if (clash) continue;
+    std::string claim = fmt::format("{}/{}", kClaims, x);
+    int fd = ::open(claim.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      auto owner = parse_int(trim(berth::test::read_file(claim)));
+      if (owner && *owner > 0 && kill(static_cast<pid_t>(*owner), 0) != 0 && errno == ESRCH)
+        ::unlink(claim.c_str());  // stale; try it again next round
+      continue;
+    }
+    std::string me = std::to_string(getpid());
+    (void)!::write(fd, me.data(), me.size());
+    ::close(fd);
+    x_ = x;
+    claim_ = claim;
   }
+  ASSERT_NE(x_, 0) << "no free test subnet";
   cfg_.dir = dir() + "/networks";
   cfg_.table = fmt::format("berth_t{}", getpid());
   cfg_.default_bridge = fmt::format("berth0t{}", getpid() % 100000);
@@ -58,6 +85,7 @@ void NetTest::TearDown() {
   auto left = leftovers();
   EXPECT_TRUE(left.empty()) << fmt::format("{}", fmt::join(left, "\n"));
   tmp_.reset();
+  if (!claim_.empty()) ::unlink(claim_.c_str());
 }
 
 std::string NetTest::subnet(int k) const { return fmt::format("10.{}.{}.0/24", 80 + k, x_); }

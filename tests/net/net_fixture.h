@@ -55,6 +55,7 @@ class NetTest : public ::testing::Test {
   std::vector<std::string> extra_links_;  // test-made links to delete
   std::vector<std::string> extra_netns_;  // test-made pinned namespaces
   int x_ = 0;
+  std::string claim_;
 };
 
 std::string busybox();
