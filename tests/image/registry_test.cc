@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
@@ -16,6 +17,7 @@
 #include "image/store.h"
 #include "image/support/image_support.h"
 #include "image/support/registry_fixture.h"
+#include "registry/http.h"
 
 namespace berth::test {
 namespace {
@@ -308,6 +310,65 @@ TEST_F(RegistryTest, HundredTwentyLayersMountInMilliseconds) {
   RecordProperty("snapshot_create_remove_ms", std::to_string(ms));
   printf("120-layer snapshot created and removed in %.1f ms\n", ms);
   EXPECT_LT(ms, 1000.0);
+}
+
+}  // namespace
+}  // namespace berth::test
+
+namespace berth::test {
+namespace {
+
+TEST_F(RegistryTest, IndexPicksThePlatform) {
+  Registry reg;
+  ASSERT_TRUE(reg.ok()) << reg.log();
+  std::string repo = reg.host() + "/test/multi";
+  std::string a = tmp_.path() + "/a", b = tmp_.path() + "/b";
+  std::map<std::string, std::string> digests;  // arch -> manifest digest
+  for (const char* arch : {"amd64", "arm64"}) {
+    std::string l = tmp_.path() + "/" + arch;
+    write_file(l + "/arch", arch);
+    image::ImageConfig cfg;
+    std::string archive = make_oci_archive({make_layer(l, Compression::kGzip, tmp_.path())},
+                                           repo + ":" + arch, tmp_.path(), cfg);
+    expect_ok(berth(a, {"load", "-i", archive}), "load");
+    CmdResult p = berth(a, {"push", "-q", repo + ":" + arch});
+    expect_ok(p, "push");
+    digests[arch] = std::string(trim(p.out));
+  }
+  nlohmann::json idx = {{"schemaVersion", 2},
+                        {"mediaType", image::media::kOciIndex},
+                        {"manifests", nlohmann::json::array()}};
+  for (const auto& [arch, d] : digests) {
+    std::string body = read_file(a + "/blobs/sha256/" + d.substr(7));
+    idx["manifests"].push_back({{"mediaType", image::media::kOciManifest},
+                                {"digest", d},
+                                {"size", body.size()},
+                                {"platform", {{"os", "linux"}, {"architecture", arch}}}});
+  }
+  std::string body = idx.dump();
+  registry::HttpClient http;
+  registry::HttpRequest put;
+  put.method = "PUT";
+  put.url = "http://" + reg.host() + "/v2/test/multi/manifests/multi";
+  put.body = body;
+  put.headers = {"Content-Type: " + std::string(image::media::kOciIndex)};
+  auto r = http.perform(put);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+
+  CmdResult arm = berth(b, {"pull", "--platform", "linux/arm64", repo + ":multi"});
+  expect_ok(arm, "pull arm64");
+  EXPECT_EQ(std::string(trim(arm.out)), digests["arm64"]);
+  CmdResult snap = berth(b, {"image", "snapshot", "create", repo + ":multi", "s"});
+  expect_ok(snap, "snapshot");
+  EXPECT_EQ(read_file(std::string(trim(snap.out)) + "/arch"), "arm64");
+  expect_ok(berth(b, {"image", "snapshot", "rm", "s"}), "snapshot rm");
+  CmdResult host = berth(b, {"pull", repo + ":multi"});
+  expect_ok(host, "pull host platform");
+  EXPECT_EQ(std::string(trim(host.out)), digests["amd64"]);
+  CmdResult none = berth(b, {"pull", "--platform", "linux/s390x", repo + ":multi"});
+  EXPECT_EQ(none.exit_code, 125);
+  EXPECT_NE(none.err.find("no image for platform linux/s390x"), std::string::npos) << none.err;
 }
 
 }  // namespace
