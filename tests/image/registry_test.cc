@@ -226,7 +226,7 @@ TEST_F(RegistryTest, KilledPullResumesAndStoreStaysConsistent) {
   }
   // Kill it once a few MB of the layer are on disk.
   int64_t seen = 0;
-  for (int i = 0; i < 400 && seen < (4 << 20); ++i) {
+  for (int i = 0; i < 1200 && seen < (4 << 20); ++i) {
     usleep(25000);
     if (DIR* d = opendir((b + "/ingest").c_str())) {
       while (dirent* e = readdir(d)) {
