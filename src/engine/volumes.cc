@@ -10,6 +10,7 @@
 
 #include "base/file.h"
 #include "base/path.h"
+#include "engine/copy.h"
 #include "oci/json_read.h"
 #include "sys/in_root.h"
 
@@ -88,65 +89,6 @@ Result<void> Volumes::remove(std::string_view name) {
   return file::remove_all(path::join(dir_, name));
 }
 
-namespace {
-
-Result<void> copy_dir(int src, int dst);
-
-Result<void> copy_entry(int src_dir, int dst_dir, const char* name) {
-  struct stat st {};
-  if (::fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
-  if (S_ISDIR(st.st_mode)) {
-    if (::mkdirat(dst_dir, name, st.st_mode & 07777) != 0 && errno != EEXIST)
-      return fail(sys_error(errno, "copy {}", name));
-    UniqueFd s(::openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    UniqueFd d(::openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (s && d) BERTH_CHECK(copy_dir(s.get(), d.get()));
-    if (d) {
-      (void)::fchown(d.get(), st.st_uid, st.st_gid);
-      (void)::fchmod(d.get(), st.st_mode & 07777);
-    }
-  } else if (S_ISREG(st.st_mode)) {
-    UniqueFd s(::openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    UniqueFd d(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        st.st_mode & 07777));
-    if (!s || !d) return {};
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(s.get(), buf, sizeof buf)) > 0)
-      if (::write(d.get(), buf, static_cast<size_t>(n)) != n)
-        return fail(sys_error(errno, "copy {}", name));
-    (void)::fchown(d.get(), st.st_uid, st.st_gid);
-    (void)::fchmod(d.get(), st.st_mode & 07777);
-  } else if (S_ISLNK(st.st_mode)) {
-    char t[4096];
-    ssize_t n = ::readlinkat(src_dir, name, t, sizeof t - 1);
-    if (n < 0) return {};
-    t[n] = 0;
-    (void)::symlinkat(t, dst_dir, name);
-    (void)::fchownat(dst_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-  }
-  return {};
-}
-
-Result<void> copy_dir(int src, int dst) {
-  UniqueFd dup(::openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  DIR* d = ::fdopendir(dup.release());
-  if (!d) return fail(sys_error(errno, "read directory"));
-  Result<void> res;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n == "." || n == "..") continue;
-    if (auto r = copy_entry(::dirfd(d), dst, e->d_name); !r) {
-      res = std::move(r);
-      break;
-    }
-  }
-  ::closedir(d);
-  return res;
-}
-
-}  // namespace
-
 Result<void> Volumes::populate(const Volume& v, const std::string& rootfs,
                                const std::string& target) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -159,7 +101,7 @@ Result<void> Volumes::populate(const Volume& v, const std::string& rootfs,
   if (!dir) return {};
   UniqueFd dst(::open(v.mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dst) return fail(sys_error(errno, "open volume {}", v.name));
-  return copy_dir(dir.get(), dst.get());
+  return copy_dir_contents(dir.get(), dst.get());
 }
 
 }  // namespace berth::engine

@@ -62,6 +62,9 @@ auto parse_with(std::string_view text, std::string_view what, F&& read)
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return fail(invalid("{}: not valid JSON (at byte {})", what, e.byte));
+  } catch (const std::exception& e) {
+    // out_of_range and the like (a number that overflows a double).
+    return fail(invalid("{}: not valid JSON ({})", what, e.what()));
   }
   if (!j.is_object()) return fail(invalid("{}: expected a JSON object", what));
   try {

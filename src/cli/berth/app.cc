@@ -42,6 +42,13 @@ int run_berth_cli(int argc, char** argv) {
   app.add_option("--config", g.config, "config file (default: <root>/config.json)");
   app.add_flag("--debug", g.debug, "log debug messages");
   for (const auto& r : registry()) r.add(app, g);
+  // Repeatable options (-e, -v, -p ...) take one value per use, never the words after it.
+  std::function<void(CLI::App*)> one_value = [&](CLI::App* a) {
+    for (CLI::Option* o : a->get_options())
+      if (!o->get_positional()) o->allow_extra_args(false);
+    for (CLI::App* s : a->get_subcommands({})) one_value(s);
+  };
+  one_value(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -269,9 +269,10 @@ void add(CLI::App& app, BerthGlobals& g) {
     sub->add_option("-w,--workdir", req->workdir, "working directory");
     sub->add_flag("--privileged", req->privileged, "accepted for Docker compatibility");
     sub->add_option("container", *ref, "the container")->required();
-    sub->add_option("command", *cmd, "the command and its arguments")->required();
-    sub->positionals_at_end();
+    // The command and its arguments follow the container (options included).
     sub->prefix_command();
+    sub->fallthrough(false);
+    sub->footer("CONTAINER is followed by the command and its arguments.");
     on_berth_run(sub, [&g, req, ref, cmd, sub]() -> Result<int> {
       engine::ExecRequest r = *req;
       r.cmd = *cmd;

@@ -95,9 +95,12 @@ void add_run_flags(CLI::App* sub, RunFlags& f, bool is_run) {
   sub->add_flag("-P,--publish-all", o.publish_all,
                 "publish every exposed port to a free host port");
   sub->add_option("image", f.image, "the image")->required();
-  sub->add_option("command", f.command, "the command and its arguments (default: the image's)");
-  sub->positionals_at_end();
+  // Everything after the image is the command and its arguments (default: the image's),
+  // options included: no positional takes it, so prefix_command leaves it in remaining().
   sub->prefix_command();
+  // No fallthrough: an unmatched word must end parsing here, not go to berth's own options.
+  sub->fallthrough(false);
+  sub->footer("IMAGE may be followed by the command and its arguments.");
 }
 
 Result<engine::RunOptions> finish(RunFlags& f, CLI::App* sub) {

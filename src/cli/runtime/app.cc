@@ -83,6 +83,13 @@ int run_runtime_cli(int argc, char** argv) {
   add_spec_verbs(app, ctx);
   add_exec_verb(app, ctx);
   add_control_verbs(app, ctx);
+  // Repeatable options (-e, -v, -p ...) take one value per use, never the words after it.
+  std::function<void(CLI::App*)> one_value = [&](CLI::App* a) {
+    for (CLI::Option* o : a->get_options())
+      if (!o->get_positional()) o->allow_extra_args(false);
+    for (CLI::App* s : a->get_subcommands({})) one_value(s);
+  };
+  one_value(&app);
 
   try {
     app.parse(argc, argv);

@@ -105,10 +105,10 @@ void add_exec_verb(CLI::App& app, RuntimeContext& ctx) {
   sub->add_flag("--ignore-paused")->description("accepted for runc compatibility");
   sub->add_option("container-id", f->id, "the container")->required();
   auto command = std::make_shared<std::vector<std::string>>();
-  sub->add_option("command", *command, "the program and its arguments");
-  // Everything after the container id belongs to the command, options included.
-  sub->positionals_at_end();
+  // Everything after the container id belongs to the command, options included (and no
+  // fallthrough to the global options, which would take the words instead).
   sub->prefix_command();
+  sub->fallthrough(false);
   sub->footer(
       "The command and its arguments follow the container id (use -- before them if "
       "they start with '-').");
