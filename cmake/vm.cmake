@@ -6,7 +6,7 @@
 file(GLOB BERTH_AGENT_SOURCES CONFIGURE_DEPENDS src/vm/agent/*.cc)
 add_executable(berth-agent cmd/berth-agent/main.cc ${BERTH_AGENT_SOURCES}
   src/vm/protocol.cc src/base/error.cc src/base/file.cc src/base/log.cc src/base/path.cc
-  src/base/strings.cc)
+  src/base/strings.cc src/base/fmt_lib.cc)
 target_include_directories(berth-agent PRIVATE src)
 target_compile_options(berth-agent PRIVATE -Os -fno-sanitize=all)
 target_link_options(berth-agent PRIVATE -static -fno-sanitize=all -Wl,--gc-sections -s)
@@ -22,3 +22,4 @@ set_source_files_properties(src/vm/agent_blob.S PROPERTIES
   COMPILE_DEFINITIONS "BERTH_AGENT_PATH=\"${BERTH_AGENT_BIN}\"")
 add_dependencies(berth_vm berth-agent)
 target_link_libraries(berth_vm PUBLIC berth)
+berth_pch(berth_vm)

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian 12 machine: install what is needed, build, make a
-# busybox root file system bundle, and run a container from it with berth-runtime.
+# busybox image locally (no registry), run a container from it with `berth run`, then the
+# same image under VM isolation (its own kernel under QEMU). Also shows berth-runtime alone
+# running an OCI bundle, as podman or containerd would drive it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/vm-kernel.sh
 ./scripts/build.sh
 
 bundle=build/demo-bundle
@@ -25,3 +28,13 @@ json.dump(c, open(p, "w"), indent=2)
 PY
 echo "== berth-runtime run (container)"
 build/berth-runtime run --bundle "$bundle" "demo-$$"
+
+echo "== berth import: a busybox image from a root file system tarball"
+tar -C "$bundle/rootfs" -cf build/demo-busybox.tar .
+build/berth import build/demo-busybox.tar busybox
+echo "== berth run --rm (container)"
+build/berth run --rm --network none busybox \
+  sh -c 'echo "hello from berth run: pid $$, kernel $(uname -r), host $(hostname)"'
+echo "== berth run --rm --isolation=vm (the same image in a VM with its own kernel; TCG here: a few seconds)"
+build/berth run --rm --network none --isolation=vm busybox \
+  sh -c 'echo "hello from a berth VM: pid $$, kernel $(uname -r), $(nproc) cpu(s)"'

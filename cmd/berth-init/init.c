@@ -38,6 +38,39 @@ static void quit(int code) {
   }
 }
 
+// execve with the PATH search of execvp: a name without '/' is tried in each PATH entry
+// (the environment's, else the usual default). Returns the most telling error.
+static s64 exec_path(const char* file, char** argv, char** envp) {
+  const char* p = file;
+  while (*p && *p != '/') p++;
+  if (*p == '/') return sc4(SYS_execve, (s64)file, (s64)argv, (s64)envp, 0);
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char** e = envp; *e; e++) {
+    const char* v = *e;
+    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
+  }
+  s64 err = -2;  // ENOENT
+  char buf[4096];
+  while (1) {
+    u64 n = 0;
+    while (path[n] && path[n] != ':') n++;
+    u64 f = 0;
+    while (file[f]) f++;
+    if (n + 1 + f + 1 <= sizeof buf) {
+      u64 k = 0;
+      for (u64 i = 0; i < n; i++) buf[k++] = path[i];
+      if (n == 0) buf[k++] = '.';
+      buf[k++] = '/';
+      for (u64 i = 0; i <= f; i++) buf[k++] = file[i];
+      s64 r = sc4(SYS_execve, (s64)buf, (s64)argv, (s64)envp, 0);
+      if (r != -2 && r != -20 /* ENOTDIR */) err = r;  // EACCES and others win over ENOENT
+    }
+    if (!path[n]) break;
+    path += n + 1;
+  }
+  return err;
+}
+
 __attribute__((used)) static void init_main(long argc, char** argv, char** envp) {
   int first = 1;
   if (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] == 0) first = 2;
@@ -50,7 +83,7 @@ __attribute__((used)) static void init_main(long argc, char** argv, char** envp)
   s64 child = sc4(SYS_fork, 0, 0, 0, 0);
   if (child == 0) {
     sc4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (s64)&none, 0, 8);
-    s64 r = sc4(SYS_execve, (s64)argv[first], (s64)(argv + first), (s64)envp, 0);
+    s64 r = exec_path(argv[first], argv + first, envp);
     out("berth-init: exec ");
     out(argv[first]);
     out(" failed\n");

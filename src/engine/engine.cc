@@ -27,6 +27,7 @@
 #include "runtime/container.h"
 #include "runtime/proc_info.h"
 #include "sys/in_root.h"
+#include "vm/vm_handler.h"
 
 namespace berth::engine {
 
@@ -75,8 +76,9 @@ bool is_mountpoint(const std::string& p) {
   return a.st_dev != b.st_dev;
 }
 
-runtime::ContainerHandler handler(const Paths& p) {
-  return runtime::ContainerHandler(runtime::Store(p.runtime()));
+// The handler that owns the container: the VM handler for --isolation=vm, else namespaces.
+std::unique_ptr<runtime::Handler> handler(const Paths& p, std::string_view id) {
+  return vm::handler_for(runtime::Store(p.runtime()), id);
 }
 
 std::string host_file(const char* p, const char* fallback) {
@@ -444,8 +446,8 @@ LiveStatus Engine::live_status(const ContainerRecord& r) {
   if (ms->state == "running" && alive) {
     s.state = "running";
     s.pid = ms->pid;
-    auto h = handler(paths_);
-    if (auto rs = h.state(r.id); rs && rs->status == oci::Status::kPaused) s.state = "paused";
+    auto h = handler(paths_, r.id);
+    if (auto rs = h->state(r.id); rs && rs->status == oci::Status::kPaused) s.state = "paused";
   } else if (ms->state == "restarting" && s.monitor_alive) {
     s.state = "restarting";
   } else if (ms->state == "running" && s.monitor_alive) {
@@ -494,8 +496,8 @@ Result<void> Engine::kill(std::string_view ref, int signal) {
   if (c.status.state != "running" && c.status.state != "paused")
     return fail(
         make_error(ErrorKind::kFailedPrecondition, "container {} is not running", c.record.name));
-  auto h = handler(paths_);
-  return h.kill(c.record.id, signal, false);
+  auto h = handler(paths_, c.record.id);
+  return h->kill(c.record.id, signal, false);
 }
 
 Result<int> Engine::wait(std::string_view ref) {
@@ -516,7 +518,7 @@ Result<void> Engine::stop(std::string_view ref, std::optional<int> timeout) {
   c.record.stopped_by_user = true;
   BERTH_CHECK(records_.update_life(c.record));
   if (c.status.state != "running" && c.status.state != "paused") return {};
-  auto h = handler(paths_);
+  auto h = handler(paths_, c.record.id);
   int sig = SIGTERM;
   if (!c.options.stop_signal.empty()) {
     std::string s = c.options.stop_signal;
@@ -526,14 +528,14 @@ Result<void> Engine::stop(std::string_view ref, std::optional<int> timeout) {
     if (auto n = parse_int(c.options.stop_signal)) sig = static_cast<int>(*n);
   }
   int t = timeout.value_or(c.options.stop_timeout.value_or(10));
-  if (c.status.state == "paused") (void)h.resume(c.record.id);
-  (void)h.kill(c.record.id, sig, false);
+  if (c.status.state == "paused") (void)h->resume(c.record.id);
+  (void)h->kill(c.record.id, sig, false);
   for (int waited = 0; waited < t * 1000; waited += 20) {
     if (live_status(c.record).state != "running") break;
     usleep(20 * 1000);
   }
   if (live_status(c.record).state == "running") {
-    (void)h.kill(c.record.id, SIGKILL, true);
+    (void)h->kill(c.record.id, SIGKILL, true);
     for (int i = 0; i < 500 && live_status(c.record).state == "running"; ++i) usleep(10 * 1000);
   }
   // The monitor records the exit and removes the runtime container; wait for it briefly.
@@ -555,8 +557,8 @@ Result<void> Engine::remove(std::string_view ref, bool force, bool remove_volume
                              c.status.state));
     std::string mdir = paths_.monitor(id);
     (void)file::write_atomic(path::join(mdir, "stop"), "", 0644, false);
-    auto h = handler(paths_);
-    (void)h.kill(id, SIGKILL, true);
+    auto h = handler(paths_, id);
+    (void)h->kill(id, SIGKILL, true);
     for (int i = 0; i < 300; ++i) {
       auto ms = read_monitor_status(mdir);
       bool monitor_alive = ms && ms->monitor_pid > 0 && runtime::process_alive(ms->monitor_pid, 0);
@@ -565,8 +567,8 @@ Result<void> Engine::remove(std::string_view ref, bool force, bool remove_volume
     }
   }
   // Whatever is left in the runtime (a dead monitor's container) goes now.
-  auto h = handler(paths_);
-  BERTH_CHECK_CTX(h.remove(id, true), "remove container {}", c.record.name);
+  auto h = handler(paths_, id);
+  BERTH_CHECK_CTX(h->remove(id, true), "remove container {}", c.record.name);
   teardown_network(id);
   if (auto st = images(); st) BERTH_CHECK((*st)->remove_snapshot(id));
   BERTH_CHECK(file::remove_all(paths_.monitor(id)));
@@ -583,17 +585,17 @@ Result<void> Engine::remove(std::string_view ref, bool force, bool remove_volume
 
 Result<void> Engine::pause(std::string_view ref, bool p) {
   Container c = BERTH_TRY(get(ref));
-  auto h = handler(paths_);
+  auto h = handler(paths_, c.record.id);
   if (p) {
     if (c.status.state != "running")
       return fail(make_error(ErrorKind::kFailedPrecondition, "container {} is {}, not running",
                              c.record.name, c.status.state));
-    return h.pause(c.record.id);
+    return h->pause(c.record.id);
   }
   if (c.status.state != "paused")
     return fail(
         make_error(ErrorKind::kFailedPrecondition, "container {} is not paused", c.record.name));
-  return h.resume(c.record.id);
+  return h->resume(c.record.id);
 }
 
 Result<std::vector<pid_t>> Engine::pids(std::string_view ref) {
@@ -601,8 +603,8 @@ Result<std::vector<pid_t>> Engine::pids(std::string_view ref) {
   if (c.status.state != "running" && c.status.state != "paused")
     return fail(
         make_error(ErrorKind::kFailedPrecondition, "container {} is not running", c.record.name));
-  auto h = handler(paths_);
-  return h.pids(c.record.id);
+  auto h = handler(paths_, c.record.id);
+  return h->pids(c.record.id);
 }
 
 Result<void> Engine::rename(std::string_view ref, std::string_view name) {
@@ -632,7 +634,7 @@ Result<int> Engine::exec(std::string_view ref, const ExecRequest& req) {
     UniqueFd rootfd(::open(spec.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     eo.process.user = BERTH_TRY(image::resolve_user(rootfd.get(), req.user));
   }
-  auto h = handler(paths_);
+  auto h = handler(paths_, c.record.id);
   if (req.tty) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -640,7 +642,7 @@ Result<int> Engine::exec(std::string_view ref, const ExecRequest& req) {
     UniqueFd mine(sv[0]), theirs(sv[1]);
     eo.console_fd = theirs.get();
     eo.detach = true;
-    int pid = BERTH_TRY(h.exec(c.record.id, eo));
+    int pid = BERTH_TRY(h->exec(c.record.id, eo));
     theirs.reset();
     UniqueFd master = BERTH_TRY(runtime::recv_fd(mine.get()));
     if (req.detach) return 0;
@@ -656,7 +658,7 @@ Result<int> Engine::exec(std::string_view ref, const ExecRequest& req) {
     for (int i = 0; i < 3; ++i) saved[i] = ::fcntl(i, F_DUPFD_CLOEXEC, 3);
     for (int i = 0; i < 3; ++i) ::dup2(null.get(), i);
     eo.detach = true;
-    auto r = h.exec(c.record.id, eo);
+    auto r = h->exec(c.record.id, eo);
     for (int i = 0; i < 3; ++i) {
       ::dup2(saved[i], i);
       ::close(saved[i]);
@@ -669,12 +671,12 @@ Result<int> Engine::exec(std::string_view ref, const ExecRequest& req) {
     UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     int saved = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
     ::dup2(null.get(), 0);
-    auto r = h.exec(c.record.id, eo);
+    auto r = h->exec(c.record.id, eo);
     ::dup2(saved, 0);
     ::close(saved);
     return r;
   }
-  return h.exec(c.record.id, eo);
+  return h->exec(c.record.id, eo);
 }
 
 Result<std::vector<std::string>> Engine::boot() {

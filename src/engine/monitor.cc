@@ -22,6 +22,7 @@
 #include "runtime/container.h"
 #include "runtime/proc_info.h"
 #include "sys/syscalls.h"
+#include "vm/vm_handler.h"
 
 namespace berth::engine {
 
@@ -175,7 +176,8 @@ class Session {
         config_text_(config_text),
         log_(log),
         st_(st),
-        handler_(runtime::Store(cfg.runtime_root)) {}
+        store_(cfg.runtime_root),
+        handler_(vm::handler_for_spec(store_, spec)) {}
 
   // One life of the container: create, start, relay, wait. Returns its exit code.
   Result<int> run_once();
@@ -194,7 +196,8 @@ class Session {
   const std::string& config_text_;
   LogWriter& log_;
   MonitorStatus& st_;
-  runtime::ContainerHandler handler_;
+  runtime::Store store_;
+  std::unique_ptr<runtime::Handler> handler_;  // the VM handler for --isolation=vm
   int64_t started_ms_ = 0;
   int64_t next_check_ms_ = 0;
   pid_t check_pid_ = -1;
@@ -223,7 +226,7 @@ void Session::health_tick(int64_t now) {
   eo.detach = true;
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   auto pid =
-      with_stdio(devnull.get(), w.get(), w.get(), [&] { return handler_.exec(cfg_.id, eo); });
+      with_stdio(devnull.get(), w.get(), w.get(), [&] { return handler_->exec(cfg_.id, eo); });
   if (!pid) {
     check_output_ = pid.error().text();
     check_pid_ = -1;
@@ -284,9 +287,9 @@ Result<int> Session::run_once() {
     co.console_fd = console_theirs.get();
   }
   // Whatever a crashed monitor left of this container goes first.
-  (void)handler_.remove(cfg_.id, true);
+  (void)vm::handler_for(store_, cfg_.id)->remove(cfg_.id, true);
   auto created = with_stdio(in_r ? in_r.get() : devnull.get(), out_w.get(), err_w.get(),
-                            [&] { return handler_.create(cfg_.id, spec_, co); });
+                            [&] { return handler_->create(cfg_.id, spec_, co); });
   out_w.reset();
   err_w.reset();
   in_r.reset();
@@ -294,11 +297,11 @@ Result<int> Session::run_once() {
   if (!created) return fail(std::move(created.error()));
   UniqueFd master;
   if (cfg_.tty) master = BERTH_TRY(runtime::recv_fd(console_mine.get()));
-  if (auto r = handler_.start(cfg_.id); !r) {
-    (void)handler_.remove(cfg_.id, true);
+  if (auto r = handler_->start(cfg_.id); !r) {
+    (void)handler_->remove(cfg_.id, true);
     return fail(std::move(r.error()));
   }
-  oci::State rs = BERTH_TRY(handler_.state(cfg_.id));
+  oci::State rs = BERTH_TRY(handler_->state(cfg_.id));
   UniqueFd pidfd(sys::pidfd_open(rs.pid));
   st_.state = "running";
   st_.pid = rs.pid;
@@ -386,7 +389,7 @@ Result<int> Session::run_once() {
     }
     if (p[5].fd >= 0 && (p[5].revents & POLLIN)) {
       unsigned char sig;
-      if (::read(p[5].fd, &sig, 1) == 1 && !exited) (void)handler_.kill(cfg_.id, sig, false);
+      if (::read(p[5].fd, &sig, 1) == 1 && !exited) (void)handler_->kill(cfg_.id, sig, false);
     }
     if (check_out_ && (p[6].revents & (POLLIN | POLLHUP))) {
       ssize_t k = ::read(check_out_.get(), buf, sizeof buf);
@@ -403,7 +406,7 @@ Result<int> Session::run_once() {
     ::waitpid(check_pid_, nullptr, 0);
     check_pid_ = -1;
   }
-  (void)handler_.remove(cfg_.id, true);
+  (void)handler_->remove(cfg_.id, true);
   return exit_code;
 }
 

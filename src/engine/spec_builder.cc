@@ -45,9 +45,12 @@ std::string cap_name(std::string_view s) {
 
 Result<std::vector<std::string>> capabilities(const RunOptions& o) {
   std::set<std::string> all;
+  // Every capability this process may pass on: in our bounding set (where berth runs without
+  // some, CAP_SYS_RESOURCE here, asking for them would fail the capset).
   for (int c = 0; c <= 63; ++c) {
-    if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0) break;
-    all.insert(oci::capability_name(c));
+    int in_set = ::prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+    if (in_set < 0) break;
+    if (in_set == 1) all.insert(oci::capability_name(c));
   }
   if (o.privileged) return std::vector<std::string>(all.begin(), all.end());
   std::set<std::string> caps(default_capabilities().begin(), default_capabilities().end());

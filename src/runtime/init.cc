@@ -26,7 +26,7 @@ namespace berth::runtime {
 namespace {
 
 [[noreturn]] void die(const InitArgs& a, const Error& e) {
-  (void)sync::send(a.sync_fd, sync::Type::kError, e.sys_errno(), e.message());
+  (void)sync::send(a.sync_fd, sync::Type::kError, sync::error_value(e), e.message());
   _exit(1);
 }
 
@@ -93,8 +93,10 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   };
   int fifo_fd = pass(fifo);
   int bpf_fd = pass(bpf_for_helper);
-  if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
+  // The parent may exit as soon as it reads Ready: stop tying our life to it first (a
+  // parent gone before the send shows up as a failed send).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
   auto r = exec_via_helper(fifo_fd, bpf_fd, a.seccomp_flags, *exe, p.args, env);
   if (ready_sent) {
     dprintf(2, "berth-runtime: %s\n", r.error().text().c_str());
@@ -154,8 +156,8 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   // 4. startContainer hooks run inside the container after `start` and before the user's
   // program: then this process waits for `start` itself instead of the helper.
   if (!s.hooks.start_container.empty()) {
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // before Ready, as above
     INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
-    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     char b;
     ssize_t n;
     do {

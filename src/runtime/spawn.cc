@@ -47,10 +47,8 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
       return fail(std::move(m.error()));
     }
     switch (m->type) {
-      case sync::Type::kError: {
-        int err = static_cast<int>(m->value);
-        return fail(Error(err ? ErrorKind::kSystem : ErrorKind::kInvalidArgument, m->text, err));
-      }
+      case sync::Type::kError:
+        return fail(sync::error_from(*m));
       case sync::Type::kUsernsReady:
         BERTH_CHECK(write_id_mappings(static_cast<pid_t>(m->value), args.spec->linux));
         BERTH_CHECK(sync::send(sfd, sync::Type::kUsernsMapped));
@@ -81,8 +79,7 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
         // the exec failed.
         auto after = sync::recv(sfd);
         if (after) {
-          if (after->type == sync::Type::kError)
-            return fail(Error(ErrorKind::kSystem, after->text, static_cast<int>(after->value)));
+          if (after->type == sync::Type::kError) return fail(sync::error_from(*after));
           return fail(make_error(ErrorKind::kInternal, "sync: unexpected message after ready"));
         }
         if (after.error().kind() != ErrorKind::kNotFound) return fail(std::move(after.error()));

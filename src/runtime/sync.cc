@@ -79,12 +79,20 @@ Result<Message> recv(int fd) {
                  std::move(passed)};
 }
 
+int64_t error_value(const Error& e) {
+  return (static_cast<int64_t>(e.kind()) << 16) | (e.sys_errno() & 0xffff);
+}
+
+Error error_from(const Message& m) {
+  int err = static_cast<int>(m.value & 0xffff);
+  auto kind = static_cast<ErrorKind>(m.value >> 16);
+  if (kind < ErrorKind::kInternal || kind > ErrorKind::kSystem) kind = ErrorKind::kInternal;
+  return Error(kind, m.text, err);
+}
+
 Result<Message> expect(int fd, Type type) {
   Message m = BERTH_TRY(recv(fd));
-  if (m.type == Type::kError) {
-    int err = static_cast<int>(m.value);
-    return fail(Error(err ? ErrorKind::kSystem : ErrorKind::kInvalidArgument, m.text, err));
-  }
+  if (m.type == Type::kError) return fail(error_from(m));
   if (m.type != type)
     return fail(make_error(ErrorKind::kInternal, "sync: expected message {}, got {}",
                            static_cast<uint32_t>(type), static_cast<uint32_t>(m.type)));

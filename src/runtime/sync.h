@@ -11,7 +11,7 @@
 //   parent -> init    kContinue
 //   init   -> parent  kSeccompFd      carries the seccomp notify fd (SCM_RIGHTS) for the listener
 //   init   -> parent  kReady          about to exec the helper that waits for `start`
-//   any    -> either  kError          value=errno, text=message: setup failed
+//   any    -> either  kError          value=errno and kind (error_value), text=message
 //
 // After kReady the parent reads once more: end-of-file means the exec succeeded (the socket
 // is close-on-exec); a kError means it did not.
@@ -51,6 +51,12 @@ Result<void> send(int fd, Type type, int64_t value = 0, std::string_view text = 
                   int pass_fd = -1);
 // Reads one message; not_found (kind) at end of file, when the peer closed its end.
 Result<Message> recv(int fd);
+// The value of a kError message: errno in the low 16 bits, the ErrorKind above them, so
+// that the receiver's error keeps both (an executable that is not found stays kNotFound:
+// the engine's exit code 127 depends on it).
+int64_t error_value(const Error& e);
+// The error a kError message carries.
+Error error_from(const Message& m);
 // Reads one message and checks its type; a kError from the peer becomes this call's error.
 Result<Message> expect(int fd, Type type);
 

@@ -1,5 +1,6 @@
 #include "vm/control.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -7,14 +8,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/path.h"
+
 namespace berth::vm::control {
 
 Result<UniqueFd> connect(const std::string& socket_path) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof sa.sun_path)
-    return fail(invalid("socket path {} is too long", socket_path));
-  memcpy(sa.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  std::string addr = socket_path;
+  UniqueFd dir;
+  if (addr.size() >= sizeof sa.sun_path) {
+    // Too long for an address (a long --state): reach it through its directory's fd.
+    dir.reset(::open(path::dirname(socket_path).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return fail(sys_error(errno, "open {}", path::dirname(socket_path)));
+    addr = fmt::format("/proc/self/fd/{}/{}", dir.get(), path::basename(socket_path));
+    if (addr.size() >= sizeof sa.sun_path)
+      return fail(invalid("socket path {} is too long", socket_path));
+  }
+  memcpy(sa.sun_path, addr.c_str(), addr.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fail(sys_error(errno, "socket"));
   while (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {

@@ -149,7 +149,9 @@ Result<void> Monitor::launch() {
 
   // virtiofsd first: QEMU connects to each share's socket at start.
   for (const auto& s : cfg_.shares) {
-    std::string sock = file("fs-" + s.tag + ".sock");
+    // Relative to the state dir (our cwd, and QEMU's): an absolute path under a long --root
+    // could pass the 107 bytes a unix socket address holds.
+    std::string sock = "fs-" + s.tag + ".sock";
     // virtiofsd accepts on it in blocking mode.
     UniqueFd l = BERTH_TRY(listen_unix(sock, false));
     SpawnSpec sp;
@@ -553,7 +555,7 @@ void Monitor::run() {
   }
   boot_deadline_ = now_ms() + cfg_.boot_timeout_ms;
 
-  auto l = listen_unix(file(control::kSocketName), true);
+  auto l = listen_unix(control::kSocketName, true);  // relative: see launch()
   if (!l) finish(255, l.error().text());
   listen_ = std::move(*l);
   if (auto r = launch(); !r) finish(255, r.error().text());
@@ -638,6 +640,8 @@ void run_monitor(MonitorConfig cfg) {
   log::configure(log_fd.valid() ? log_fd.release() : -1, log::Format::kJson,
                  log::enabled(log::Level::kDebug) ? log::Level::kDebug : log::Level::kInfo);
   log::set_program("berth-vm-monitor");
+  // Sockets are made with names relative to the state dir (see launch()); QEMU inherits it.
+  if (::chdir(cfg.state_dir.c_str()) != 0) _exit(255);
   Monitor m(std::move(cfg));
   m.run();
 }

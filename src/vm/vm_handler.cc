@@ -34,6 +34,17 @@ bool wants_vm(const oci::Spec& spec) {
   return it != spec.annotations.end() && it->second == "vm";
 }
 
+std::unique_ptr<runtime::Handler> handler_for(const runtime::Store& store, std::string_view id) {
+  if (auto st = store.load(id); st && is_vm_state(*st)) return std::make_unique<VmHandler>(store);
+  return std::make_unique<runtime::ContainerHandler>(store);
+}
+
+std::unique_ptr<runtime::Handler> handler_for_spec(const runtime::Store& store,
+                                                   const oci::Spec& spec) {
+  if (wants_vm(spec)) return std::make_unique<VmHandler>(store);
+  return std::make_unique<runtime::ContainerHandler>(store);
+}
+
 namespace {
 
 std::string now_rfc3339() {

@@ -17,6 +17,9 @@
 //   and update are not supported (the handler interface says so).
 #pragma once
 
+#include <memory>
+
+#include "runtime/container.h"
 #include "runtime/handler.h"
 #include "runtime/store.h"
 #include "vm/vm_options.h"
@@ -52,6 +55,13 @@ class VmHandler : public runtime::Handler {
   runtime::Store store_;
   VmOptions defaults_;
 };
+
+// The handler that owns recorded container `id` (the one named in its state; the container
+// handler when there is no state), and the one a spec asks for. berth-runtime and the
+// engine both pick through these.
+std::unique_ptr<runtime::Handler> handler_for(const runtime::Store& store, std::string_view id);
+std::unique_ptr<runtime::Handler> handler_for_spec(const runtime::Store& store,
+                                                   const oci::Spec& spec);
 
 // The status of a recorded VM container, computed from its monitor now.
 oci::Status vm_status(const oci::State& st);

@@ -285,7 +285,8 @@ TEST_F(Part2, HooksRunInOrderWithTheState) {
   b.set_args({"sh", "-c", "echo program >> /hooklog/log; exec sleep 1"});
   std::string id = rt.new_id();
   ASSERT_EQ(create_detached(b, id).exit_code, 0) << read_file(b.dir() + "/err");
-  ASSERT_EQ(rt({"start", id}).exit_code, 0);
+  CmdResult started = rt({"start", id});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
   for (int i = 0; i < 200 && state_status(id) != "stopped"; ++i) usleep(10000);
   ASSERT_EQ(rt({"delete", id}).exit_code, 0);
   std::istringstream in(read_file(log.path() + "/log"));

@@ -110,7 +110,7 @@ void add(CLI::App& app, BerthGlobals& g) {
     if (s.container.empty() == d.container.empty())
       return fail(invalid("cp: exactly one side must be CONTAINER:PATH"));
     auto e = BERTH_TRY(open_engine(g));
-    BERTH_CHECK(copy(*e, s, d));
+    BERTH_CHECK_CTX(copy(*e, s, d), "cp {} {}", *src, *dst);
     return 0;
   });
 }

@@ -22,16 +22,12 @@ void on_run(CLI::App* sub, VerbAction action) {
 }
 
 Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for(std::string_view id) const {
-  // The handler recorded at create owns the container (VM isolation: issue 7).
-  if (auto st = store().load(id); st && vm::is_vm_state(*st))
-    return std::unique_ptr<runtime::Handler>(new vm::VmHandler(store()));
-  return std::unique_ptr<runtime::Handler>(new runtime::ContainerHandler(store()));
+  return vm::handler_for(store(), id);  // the handler recorded at create owns the container
 }
 
 Result<std::unique_ptr<runtime::Handler>> RuntimeContext::handler_for_spec(
     const oci::Spec& spec) const {
-  if (vm::wants_vm(spec)) return std::unique_ptr<runtime::Handler>(new vm::VmHandler(store()));
-  return std::unique_ptr<runtime::Handler>(new runtime::ContainerHandler(store()));
+  return vm::handler_for_spec(store(), spec);
 }
 
 Result<int> parse_signal(std::string_view s) {

@@ -1,0 +1,219 @@
+// `berth run` and its flags, checked from inside real containers.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+#include "engine/engine_fixture.h"
+
+namespace berth::test {
+namespace {
+
+using EngineRun = EngineTest;
+
+std::vector<std::string> rm_none(std::vector<std::string> cmd) {
+  std::vector<std::string> v = {"run", "--rm", "--network", "none"};
+  v.insert(v.end(), cmd.begin(), cmd.end());
+  return v;
+}
+
+TEST_F(EngineRun, EchoExitCodesAndDockerErrorCodes) {
+  EXPECT_EQ(ok(rm_none({"busybox", "echo", "hello", "world"})), "hello world\n");
+  EXPECT_EQ(berth(rm_none({"busybox", "sh", "-c", "exit 3"})).exit_code, 3);
+  CmdResult nf = berth(rm_none({"busybox", "no-such-program"}));
+  EXPECT_EQ(nf.exit_code, 127) << nf.err;
+  CmdResult nx = berth(rm_none({"busybox", "/etc/passwd"}));
+  EXPECT_EQ(nx.exit_code, 126) << nx.err;
+  CmdResult noimg = berth(rm_none({"no-such-image:1", "true"}));
+  EXPECT_EQ(noimg.exit_code, 125);
+  EXPECT_NE(noimg.err.find("no-such-image"), std::string::npos) << noimg.err;
+  CmdResult badflag = berth(rm_none({"--memory", "lots", "busybox", "true"}));
+  EXPECT_EQ(badflag.exit_code, 125);
+  EXPECT_NE(badflag.err.find("memory"), std::string::npos) << badflag.err;
+  // --rm leaves no record.
+  EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
+}
+
+TEST_F(EngineRun, ProcessFlags) {
+  std::string envfile = root() + "/env.list";
+  std::ofstream(envfile) << "# a comment\nFROM_FILE=yes\n\nSECOND=2\n";
+  std::string out = ok(
+      rm_none({"-e", "A=1", "--env", "B=two words", "--env-file", envfile, "-w", "/tmp", "-u",
+               "1000:1000", "--hostname", "boxy", "busybox", "sh", "-c",
+               "echo $A/$B/$FROM_FILE/$SECOND; pwd; id -u; id -g; hostname; cat /etc/hostname"}));
+  EXPECT_EQ(out, "1/two words/yes/2\n/tmp\n1000\n1000\nboxy\nboxy\n");
+  // --entrypoint replaces the image's; the rest are its arguments.
+  EXPECT_EQ(ok(rm_none({"--entrypoint", "/bin/echo", "busybox", "from", "entrypoint"})),
+            "from entrypoint\n");
+  // -u by name resolves in the image's /etc/passwd.
+  EXPECT_EQ(ok(rm_none({"-u", "user", "busybox", "sh", "-c", "id -un; echo $HOME"})),
+            "user\n/home/user\n");
+  // -i passes stdin; without it the container's stdin is empty.
+  EXPECT_EQ(ok(rm_none({"-i", "busybox", "sh", "-c", "read l; echo got:$l"}), "line\n"),
+            "got:line\n");
+  EXPECT_EQ(ok(rm_none({"busybox", "sh", "-c", "cat; echo end"}), "ignored\n"), "end\n");
+}
+
+TEST_F(EngineRun, ReadOnlyTmpfsAndMounts) {
+  CmdResult ro = berth(rm_none({"--read-only", "busybox", "sh", "-c", "touch /x"}));
+  EXPECT_NE(ro.exit_code, 0);
+  EXPECT_NE(ro.err.find("Read-only"), std::string::npos) << ro.err;
+  std::string host = root() + "/bind";
+  ASSERT_EQ(mkdir(host.c_str(), 0755), 0);
+  std::ofstream(host + "/in") << "from host\n";
+  std::string out = ok(rm_none(
+      {"-v", host + ":/mnt/b", "--mount", "type=bind,source=" + host + ",target=/mnt/ro,readonly",
+       "--mount", "type=tmpfs,target=/mnt/t,tmpfs-size=1m", "busybox", "sh", "-c",
+       "cat /mnt/b/in; echo out > /mnt/b/out; touch /mnt/ro/x 2>/dev/null || echo ro-refused; "
+       "grep ' /mnt/t ' /proc/mounts | cut -d' ' -f3"}));
+  EXPECT_EQ(out, "from host\nro-refused\ntmpfs\n");
+  EXPECT_EQ(read_file(host + "/out"), "out\n");
+  // A missing host directory is created, as Docker does.
+  ok(rm_none({"-v", root() + "/made-by-run:/x", "busybox", "true"}));
+  EXPECT_TRUE(file_exists(root() + "/made-by-run"));
+}
+
+TEST_F(EngineRun, ResourceLimitsReadBackFromTheCgroup) {
+  // cgroup v1 memory and pids (this host), v2 files otherwise: the container sees its own.
+  std::string out = ok(rm_none(
+      {"--memory", "64m", "--memory-swap", "128m", "--pids-limit", "33", "--cpus", "0.5",
+       "--cpu-shares", "512", "--cpuset-cpus", "0", "busybox", "sh", "-c",
+       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; "
+       "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; "
+       "cat /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+       "2>/dev/null | head -1; cat /sys/fs/cgroup/cpu,cpuacct/cpu.shares 2>/dev/null || "
+       "cat /sys/fs/cgroup/cpu/cpu.shares; cat /sys/fs/cgroup/cpuset/cpuset.cpus"}));
+  EXPECT_EQ(out, "67108864\n33\n50000\n512\n0\n");
+  // --ulimit sets the limit; above the host's hard limit it is clamped with a warning.
+  CmdResult ul = berth(rm_none({"--ulimit", "nofile=100:200", "--ulimit", "nproc=99999999999",
+                                "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"}));
+  EXPECT_EQ(ul.exit_code, 0) << ul.err;
+  EXPECT_EQ(ul.out, "100\n200\n");
+}
+
+TEST_F(EngineRun, SecurityDefaultsAndOptions) {
+  auto status_field = [&](const std::vector<std::string>& flags, const std::string& field) {
+    std::vector<std::string> a = {"run", "--rm", "--network", "none"};
+    a.insert(a.end(), flags.begin(), flags.end());
+    a.insert(a.end(), {"busybox", "sh", "-c", "grep '^" + field + ":' /proc/self/status"});
+    std::string out = ok(a);
+    return out.substr(out.find(':') + 1, out.find('\n') - out.find(':') - 1);
+  };
+  // Docker's default capability set: 0x00000000a80425fb.
+  EXPECT_EQ(status_field({}, "CapEff"), "\t00000000a80425fb");
+  EXPECT_EQ(status_field({"--cap-drop", "ALL", "--cap-add", "NET_ADMIN"}, "CapEff"),
+            "\t0000000000001000");
+  EXPECT_EQ(status_field({"--cap-drop", "CHOWN"}, "CapEff"), "\t00000000a80425fa");
+  EXPECT_EQ(status_field({}, "Seccomp"), "\t2");
+  EXPECT_EQ(status_field({"--security-opt", "seccomp=unconfined"}, "Seccomp"), "\t0");
+  EXPECT_EQ(status_field({}, "NoNewPrivs"), "\t0");
+  EXPECT_EQ(status_field({"--security-opt", "no-new-privileges"}, "NoNewPrivs"), "\t1");
+  EXPECT_EQ(status_field({"--privileged"}, "Seccomp"), "\t0");
+  // The default profile denies what Docker's denies (unshare of a user namespace here).
+  CmdResult denied =
+      berth(rm_none({"busybox", "sh", "-c", "unshare -U true && echo allowed || echo denied"}));
+  EXPECT_EQ(denied.out, "denied\n") << denied.err;
+  // A custom profile from a file.
+  std::string prof = root() + "/prof.json";
+  std::ofstream(prof) << R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir",)"
+                      << R"("mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]})";
+  CmdResult custom = berth(rm_none(
+      {"--security-opt", "seccomp=" + prof, "busybox", "sh", "-c", "mkdir /tmp/d 2>&1 || true"}));
+  EXPECT_NE(custom.out.find("Permission denied"), std::string::npos) << custom.out << custom.err;
+  // Masked /proc paths, and --privileged unmasks them.
+  EXPECT_EQ(ok(rm_none({"busybox", "sh", "-c", "wc -c < /proc/timer_list"})), "0\n");
+  EXPECT_NE(ok(rm_none({"--privileged", "busybox", "sh", "-c", "wc -c < /proc/timer_list"})),
+            "0\n");
+  EXPECT_EQ(ok(rm_none({"--device", "/dev/null:/dev/mynull", "busybox", "sh", "-c",
+                        "echo x > /dev/mynull && ls -l /dev/mynull | cut -c1"})),
+            "c\n");
+}
+
+TEST_F(EngineRun, InitReapsAndForwardsSignals) {
+  std::string out = ok(rm_none(
+      {"--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$"}));
+  EXPECT_NE(out.find("init"), std::string::npos) << out;
+  EXPECT_NE(out.substr(out.find('\n') + 1), "1\n") << "the program must not be pid 1";
+  // A foreground run passes SIGTERM to the container; --init forwards it to the program.
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string cmd = berth_cmdline() +
+                      " run --rm --network none --init busybox sh -c "
+                      "'trap \"echo got-term; exit 7\" TERM; echo ready; "
+                      "while true; do sleep 0.1; done' > " +
+                      root() + "/sig.out";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
+    _exit(99);
+  }
+  ASSERT_TRUE(eventually([&] { return read_file(root() + "/sig.out") == "ready\n"; }));
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+  EXPECT_EQ(read_file(root() + "/sig.out"), "ready\ngot-term\n");
+}
+
+TEST_F(EngineRun, InteractiveTerminalThroughAPty) {
+  // script(1) gives berth a terminal; -it relays it (raw mode, window size).
+  CmdResult r =
+      sh("printf 'hello\\n' | script -qec \"stty cols 111 rows 22 2>/dev/null; " + berth_cmdline() +
+         " run -it --rm --network none busybox sh -c 'read x; echo got:\\$x; tty; stty "
+         "size'\" /dev/null");
+  EXPECT_NE(r.out.find("got:hello"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("22 111"), std::string::npos) << r.out;
+}
+
+TEST_F(EngineRun, ParallelRunsLeaveCorrectRecords) {
+  const int n = 24;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) {
+      std::string name = "par" + std::to_string(i);
+      execl(BERTH_CLI_BIN, "berth", "--root", root().c_str(), "--state", state().c_str(), "run",
+            "-d", "--network", "none", "--name", name.c_str(), "--label", "batch=1", "busybox",
+            "sleep", "300", nullptr);
+      _exit(99);
+    }
+    pids.push_back(p);
+  }
+  int failed = 0;
+  for (pid_t p : pids) {
+    int st = 0;
+    waitpid(p, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ++failed;
+  }
+  EXPECT_EQ(failed, 0);
+  auto ps = nlohmann::json::parse(ok({"ps", "--filter", "label=batch=1", "--format", "json"}));
+  ASSERT_EQ(ps.size(), static_cast<size_t>(n));
+  std::set<std::string> names, ids;
+  for (const auto& c : ps) {
+    names.insert(c["Names"][0].get<std::string>());
+    ids.insert(c["Id"].get<std::string>());
+    EXPECT_EQ(c["State"], "running");
+  }
+  EXPECT_EQ(names.size(), static_cast<size_t>(n));
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  // A name is unique: a second container of the same name is refused.
+  CmdResult dup = berth({"run", "-d", "--network", "none", "--name", "par0", "busybox", "true"});
+  EXPECT_EQ(dup.exit_code, 125);
+  EXPECT_NE(dup.err.find("par0"), std::string::npos) << dup.err;
+}
+
+TEST_F(EngineRun, VmIsolationRunsTheSameImageUnderItsOwnKernel) {
+  CmdResult host = berth(rm_none({"busybox", "uname", "-r"}));
+  CmdResult vm = berth(rm_none({"--isolation", "vm", "-e", "X=in-vm", "busybox", "sh", "-c",
+                                "uname -r; echo $X; exit 5"}),
+                       "", 240);
+  EXPECT_EQ(vm.exit_code, 5) << vm.err;
+  EXPECT_NE(vm.out.find("\nin-vm\n"), std::string::npos) << vm.out << vm.err;
+  EXPECT_NE(vm.out.substr(0, vm.out.find('\n') + 1), host.out) << "a VM runs its own kernel";
+  EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
+}
+
+}  // namespace
+}  // namespace berth::test
