@@ -40,7 +40,7 @@ std::string clean(std::string_view p) {
     if (k) out.push_back('/');
     out.append(parts[k]);
   }
-  if (out.empty()) out = ".";
+  if (out.empty()) out.push_back('.');  // not `= "."`: g++ 12 warns falsely on that
   return out;
 }
 

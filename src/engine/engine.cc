@@ -13,6 +13,8 @@
 
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "base/defer.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -23,6 +25,7 @@
 #include "image/store.h"
 #include "net/network.h"
 #include "net/ports.h"
+#include "net/vm_link.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/proc_info.h"
@@ -284,6 +287,10 @@ Result<void> Engine::setup_network(const Container& c) {
     return file::write_atomic(path::join(dir, "hostname"), hostname + "\n", 0644, false);
   }
   if (o.network == "host") {
+    if (vm::wants_vm(spec))
+      return fail(invalid(
+          "--network host: a VM has a kernel of its own and cannot share the host's network; "
+          "use a bridge network or none"));
     BERTH_CHECK(file::write_atomic(path::join(dir, "hosts"),
                                    host_file("/etc/hosts", "127.0.0.1\tlocalhost\n"), 0644, false));
     BERTH_CHECK(file::write_atomic(path::join(dir, "resolv.conf"),
@@ -312,6 +319,22 @@ Result<void> Engine::setup_network(const Container& c) {
   if (!att) {
     (void)net::remove_netns(ns);
     return fail(std::move(att.error()));
+  }
+  if (vm::wants_vm(spec)) {
+    // The guest takes the container's address: a tap bridged to eth0 (net/vm_link.h), and
+    // the VM handler told through the spec's annotations.
+    auto link = net::plumb_vm_link(ns, *att);
+    if (!link) {
+      teardown_network(c.record.id);
+      return fail(std::move(link.error()));
+    }
+    nlohmann::json j = nlohmann::json::parse(cfg, nullptr, false);
+    auto& an = j["annotations"];
+    an["run.oci.berth.vm.net"] = "tap";
+    an["run.oci.berth.vm.tap"] = link->tap;
+    an["run.oci.berth.vm.address"] = fmt::format("{}/{}", link->ip.str(), link->prefix);
+    an["run.oci.berth.vm.gateway"] = link->gateway.v ? link->gateway.str() : "";
+    BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), j.dump(2), 0644, false));
   }
   net::EtcFiles etc = BERTH_TRY(nets->etc_files(c.record.id));
   BERTH_CHECK(file::write_atomic(path::join(dir, "hosts"), etc.hosts, 0644, false));

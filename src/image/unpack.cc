@@ -332,7 +332,10 @@ Result<UnpackStats> unpack_layer(Reader& in, int layer_dirfd, const UnpackOption
       return fail(invalid("layer: bad tar data after {} entries: {}", u.stats.entries, why));
     }
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
-    if (name.size() > 120) name = name.substr(0, 120) + "...";
+    if (name.size() > 120) {
+      name.resize(120);
+      name += "...";
+    }
     BERTH_CHECK_CTX(u.apply(e), "layer entry {:?}", name);
   }
   BERTH_CHECK(u.finish());

@@ -301,6 +301,29 @@ Result<void> Netlink::add_address(int index, Ipv4 ip, int prefix) {
   return request(nlh, fmt::format("add address {}/{} to link {}", ip.str(), prefix, index));
 }
 
+Result<void> Netlink::delete_address(int index, Ipv4 ip, int prefix) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_DELADDR;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET;
+  ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa->ifa_index = static_cast<unsigned>(index);
+  mnl_attr_put_u32(nlh, IFA_LOCAL, htonl(ip.v));
+  return request(nlh, fmt::format("delete address {}/{} of link {}", ip.str(), prefix, index));
+}
+
+Result<void> Netlink::set_master(int index, int master) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = index;
+  mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
+  return request(nlh, fmt::format("set master of link {} to {}", index, master));
+}
+
 Result<void> Netlink::add_default_route(Ipv4 gateway, int index) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);

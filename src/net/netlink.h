@@ -60,6 +60,10 @@ class Netlink {
   Result<void> set_alias(int index, const std::string& alias);
   // kAlreadyExists when the address is there already.
   Result<void> add_address(int index, Ipv4 ip, int prefix);
+  // kNotFound when the address is not there.
+  Result<void> delete_address(int index, Ipv4 ip, int prefix);
+  // Makes link `index` a port of bridge `master` (0: no bridge).
+  Result<void> set_master(int index, int master);
   Result<void> add_default_route(Ipv4 gateway, int index);
   // Destinations of every IPv4 route in the main table (for subnet collision checks).
   Result<std::vector<Subnet>> routes();

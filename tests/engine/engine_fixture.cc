@@ -35,6 +35,12 @@ std::vector<std::string> lines_with(const std::string& file, const std::string& 
 
 }  // namespace
 
+std::vector<std::string> rm_none(std::vector<std::string> cmd) {
+  std::vector<std::string> v = {"run", "--rm", "--network", "none"};
+  v.insert(v.end(), cmd.begin(), cmd.end());
+  return v;
+}
+
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
@@ -145,8 +151,10 @@ std::vector<std::string> EngineTest::leftovers() const {
     char rootlink[PATH_MAX];
     ssize_t n = readlink((p + "/root").c_str(), rootlink, sizeof rootlink - 1);
     std::string r = n > 0 ? std::string(rootlink, static_cast<size_t>(n)) : "";
-    if (cmd.find(state()) != std::string::npos || r.rfind(root(), 0) == 0)
-      out.push_back("process " + std::string(e->d_name) + ": " + cmd);
+    bool ours = cmd.find(state()) != std::string::npos || r.rfind(root(), 0) == 0;
+    // A VM's QEMU is named berth-<id>.
+    for (const auto& id : g_seen_ids) ours = ours || cmd.find("berth-" + id) != std::string::npos;
+    if (ours) out.push_back("process " + std::string(e->d_name) + ": " + cmd);
   }
   if (d) closedir(d);
   // cgroups of every container id seen in this process's stores.

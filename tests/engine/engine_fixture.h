@@ -45,6 +45,8 @@ class EngineTest : public ::testing::Test {
   TempDir state_{"berth-eng-state"};
 };
 
+// {"run", "--rm", "--network", "none", cmd...}
+std::vector<std::string> rm_none(std::vector<std::string> cmd);
 // s without trailing newlines and spaces.
 std::string trim(std::string s);
 

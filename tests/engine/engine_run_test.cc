@@ -13,12 +13,6 @@ namespace {
 
 using EngineRun = EngineTest;
 
-std::vector<std::string> rm_none(std::vector<std::string> cmd) {
-  std::vector<std::string> v = {"run", "--rm", "--network", "none"};
-  v.insert(v.end(), cmd.begin(), cmd.end());
-  return v;
-}
-
 TEST_F(EngineRun, EchoExitCodesAndDockerErrorCodes) {
   EXPECT_EQ(ok(rm_none({"busybox", "echo", "hello", "world"})), "hello world\n");
   EXPECT_EQ(berth(rm_none({"busybox", "sh", "-c", "exit 3"})).exit_code, 3);
@@ -202,17 +196,6 @@ TEST_F(EngineRun, ParallelRunsLeaveCorrectRecords) {
   CmdResult dup = berth({"run", "-d", "--network", "none", "--name", "par0", "busybox", "true"});
   EXPECT_EQ(dup.exit_code, 125);
   EXPECT_NE(dup.err.find("par0"), std::string::npos) << dup.err;
-}
-
-TEST_F(EngineRun, VmIsolationRunsTheSameImageUnderItsOwnKernel) {
-  CmdResult host = berth(rm_none({"busybox", "uname", "-r"}));
-  CmdResult vm = berth(rm_none({"--isolation", "vm", "-e", "X=in-vm", "busybox", "sh", "-c",
-                                "uname -r; echo $X; exit 5"}),
-                       "", 240);
-  EXPECT_EQ(vm.exit_code, 5) << vm.err;
-  EXPECT_NE(vm.out.find("\nin-vm\n"), std::string::npos) << vm.out << vm.err;
-  EXPECT_NE(vm.out.substr(0, vm.out.find('\n') + 1), host.out) << "a VM runs its own kernel";
-  EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
 }
 
 }  // namespace

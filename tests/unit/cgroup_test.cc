@@ -194,7 +194,7 @@ TEST_P(Backends, HugepagesGoWhereTheControllerIs) {
 TEST_P(Backends, UnsupportedLimitsAreClearErrors) {
   ASSERT_TRUE(mgr_->create());
   oci::Resources r;
-  r.network = oci::NetworkResources{};
+  r.network.emplace();
   r.network->class_id = 7;
   auto a = mgr_->apply(r);
   ASSERT_FALSE(a);

@@ -8,38 +8,25 @@
 #include <nlohmann/json.hpp>
 
 #include "vm/kernel.h"
+#include "vm/vm_env.h"
 
 namespace berth::test {
 
 std::string VmTest::kernel_error_;
 
-void VmTest::SetUpTestSuite() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  // The kernel scripts/vm-kernel.sh installed; caches (rootfs images, initramfs) go to a
-  // temp dir of this test process.
-  auto k = vm::find_kernel(vm::default_vm_dir());
-  if (!k) {
-    kernel_error_ = k.error().text();
-    return;
-  }
-  setenv("BERTH_VM_KERNEL", k->dir.c_str(), 1);
-  static TempDir vm_dir("berth-test-vmdir");
-  setenv("BERTH_VM_DIR", vm_dir.path().c_str(), 1);
-}
+void VmTest::SetUpTestSuite() { kernel_error_ = use_test_vm_env(); }
 
-void VmTest::SetUp() {
-  ASSERT_TRUE(kernel_error_.empty())
-      << kernel_error_ << "\n(the VM tests need scripts/vm-kernel.sh to have run)";
-}
+void VmTest::SetUp() { ASSERT_TRUE(kernel_error_.empty()) << kernel_error_; }
 
 void VmTest::TearDown() {
   RuntimeTest::TearDown();
   // Monitors carry the runtime root in their command line, QEMU its state paths and
   // virtiofsd the test's shared directories.
   std::vector<std::string> left = vm_processes(rt.root());
-  for (const auto& p : vm_processes("/tmp/berth-test", 0)) left.push_back(p);
+  // QEMU and virtiofsd of any VM test (berth-runtime processes with /tmp/berth-test in
+  // their arguments may be other suites' containers, running beside this test).
+  for (const auto& p : vm_processes("/tmp/berth-test", 0))
+    if (p.find("berth-runtime") == std::string::npos) left.push_back(p);
   EXPECT_TRUE(left.empty()) << "VM processes left behind:\n"
                             << [&] {
                                  std::string s;

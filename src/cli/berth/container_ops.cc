@@ -43,7 +43,9 @@ Result<int> each(const std::vector<std::string>& refs, F&& f, bool print = true)
   return rc;
 }
 
-json inspect_json(engine::Engine& e, const engine::Container& c) {
+}  // namespace
+
+json container_inspect_json(engine::Engine& e, const engine::Container& c) {
   json spec = json::object();
   if (auto t = file::read(path::join(e.paths().container(c.record.id), "config.json")))
     spec = json::parse(*t, nullptr, false);
@@ -85,6 +87,8 @@ json inspect_json(engine::Engine& e, const engine::Container& c) {
       {"Isolation", c.options.isolation},
   };
 }
+
+namespace {
 
 void add(CLI::App& app, BerthGlobals& g) {
   {
@@ -298,7 +302,7 @@ void add(CLI::App& app, BerthGlobals& g) {
       json arr = json::array();
       for (const auto& r : *refs) {
         engine::Container c = BERTH_TRY(e->get(r));
-        arr.push_back(inspect_json(*e, c));
+        arr.push_back(container_inspect_json(*e, c));
       }
       fmt::print("{}\n", arr.dump(2));
       return 0;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/berth/app.h"
+#include "cli/berth/engine_cli.h"
 #include "image/json_util.h"
 #include "registry/context.h"
 #include "registry/progress.h"
@@ -79,10 +80,23 @@ Result<int> do_rmi(const BerthGlobals& g, const std::vector<std::string>& refs, 
   return 0;
 }
 
-Result<int> do_inspect(const BerthGlobals& g, const std::vector<std::string>& refs) {
+// type: "" (a container of that name or id first, else an image, as docker inspect),
+// "container" or "image".
+Result<int> do_inspect(const BerthGlobals& g, const std::vector<std::string>& refs,
+                       const std::string& type) {
   auto ctx = BERTH_TRY(registry::open_context(g.root, g.config));
+  std::unique_ptr<engine::Engine> eng;
+  if (type != "image") eng = BERTH_TRY(open_engine(g));
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : refs) {
+    if (eng) {
+      auto c = eng->get(r);
+      if (c) {
+        out.push_back(container_inspect_json(*eng, *c));
+        continue;
+      }
+      if (type == "container") return fail(std::move(c.error()));
+    }
     auto img = BERTH_TRY(ctx.store->resolve(r));
     nlohmann::json e;
     e["Id"] = img.config.str();
@@ -158,6 +172,10 @@ void add_image_group(CLI::App& app, BerthGlobals& g) {
                                     "in the store (exit 1 on damage)");
   check->add_flag("--quick", *quick, "check references only, not blob contents");
   on_berth_run(check, [&g, quick] { return do_check(g, *quick); });
+  auto grefs = std::make_shared<std::vector<std::string>>();
+  auto* inspect = grp->add_subcommand("inspect", "print image details as JSON");
+  inspect->add_option("images", *grefs, "images")->required();
+  on_berth_run(inspect, [&g, grefs] { return do_inspect(g, *grefs, "image"); });
 
   auto* snap = grp->add_subcommand("snapshot",
                                    "container root file systems (for tests and "
@@ -224,9 +242,13 @@ void add(CLI::App& app, BerthGlobals& g) {
   });
 
   auto irefs = std::make_shared<std::vector<std::string>>();
-  auto* inspect = app.add_subcommand("inspect", "print image details as JSON");
-  inspect->add_option("images", *irefs, "images")->required();
-  on_berth_run(inspect, [&g, irefs] { return do_inspect(g, *irefs); });
+  auto* inspect = app.add_subcommand(
+      "inspect", "print details of containers or images as JSON (a container of the name first)");
+  auto itype = std::make_shared<std::string>();
+  inspect->add_option("--type", *itype, "only this kind of object")
+      ->check(CLI::IsMember({"container", "image"}));
+  inspect->add_option("names", *irefs, "containers or images")->required();
+  on_berth_run(inspect, [&g, irefs, itype] { return do_inspect(g, *irefs, *itype); });
 
   auto href = std::make_shared<std::string>();
   auto* history = app.add_subcommand("history", "show how an image was built");
