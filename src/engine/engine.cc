@@ -11,9 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "base/defer.h"
 #include "base/file.h"

@@ -56,7 +56,8 @@ Result<VmLink> plumb_vm_link(const std::string& netns_path, const Attachment& a)
   Netlink nl = BERTH_TRY(Netlink::open_in(ns.get()));
   LinkInfo veth = BERTH_TRY(nl.link(a.ifname));
   BERTH_CHECK(create_tap(ns.get(), kVmTap));
-  if (auto r = nl.create_bridge(kVmBridge, "berth-vm"); !r && r.error().kind() != ErrorKind::kAlreadyExists)
+  if (auto r = nl.create_bridge(kVmBridge, "berth-vm");
+      !r && r.error().kind() != ErrorKind::kAlreadyExists)
     return fail(std::move(r.error()));
   LinkInfo br = BERTH_TRY(nl.link(kVmBridge));
   LinkInfo tap = BERTH_TRY(nl.link(kVmTap));

@@ -47,8 +47,8 @@ TEST_F(EngineVm, VmOnTheBridgeServesAPublishedPort) {
       60000))
       << got.out << got.err;
   EXPECT_EQ(inspect("vmweb")["Isolation"], "vm");
-  CmdResult host = berth({"run", "--rm", "--isolation", "vm", "--network", "host", "busybox",
-                          "true"});
+  CmdResult host =
+      berth({"run", "--rm", "--isolation", "vm", "--network", "host", "busybox", "true"});
   EXPECT_EQ(host.exit_code, 125);
   EXPECT_NE(host.err.find("--network host"), std::string::npos) << host.err;
   ok({"rm", "-f", "vmweb"});
