@@ -90,13 +90,15 @@ class Engine {
   // after a reboot: their monitors are gone. Returns the ids started.
   Result<std::vector<std::string>> boot();
 
+  // Mounts the container's rootfs snapshot again if it is not mounted (after a reboot).
+  Result<void> ensure_rootfs(const Container& c);
+
  private:
   Engine(Paths paths, Records records);
   LiveStatus live_status(const ContainerRecord& r);
   Result<void> setup_network(const Container& c);
   void teardown_network(const std::string& id);
   Result<MonitorConfig> monitor_config(const Container& c, bool for_rm_on_exit);
-  Result<void> ensure_rootfs(const Container& c);
 
   Paths paths_;
   Records records_;

@@ -80,6 +80,30 @@ TEST_F(Storage, CopyBothWays) {
   EXPECT_NE(missing.err.find("/no/such"), std::string::npos) << missing.err;
 }
 
+TEST_F(Storage, ExportWritesTheChangedRootfsWithoutVolumes) {
+  ok({"run", "--network", "none", "--name", "ex", "-v", "exvol:/vol", "busybox", "sh", "-c",
+      "echo changed > /etc/changed && echo in-volume > /vol/v && ln /etc/changed /etc/hard && "
+      "rm /bin/vi"});
+  std::string tar = root() + "/ex.tar";
+  ok({"export", "-o", tar, "ex"});
+  CmdResult list = run({"tar", "-tvf", tar});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(" etc/changed"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(" etc/hard link to etc/changed"), std::string::npos);
+  EXPECT_NE(list.out.find(" bin/sh -> busybox"), std::string::npos);
+  EXPECT_EQ(list.out.find(" bin/vi "), std::string::npos) << "a deleted file is not exported";
+  EXPECT_EQ(list.out.find("vol/v"), std::string::npos) << "volumes are not part of it";
+  CmdResult content = run({"tar", "-xOf", tar, "etc/changed"});
+  EXPECT_EQ(content.out, "changed\n");
+  // To stdout as well; an unknown container is a clear error and leaves no file.
+  CmdResult piped = sh(berth_cmdline() + " export ex | tar -tf - | grep -c etc/changed");
+  EXPECT_EQ(piped.out, "1\n");
+  CmdResult bad = berth({"export", "-o", root() + "/nope.tar", "nope"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_FALSE(file_exists(root() + "/nope.tar"));
+  EXPECT_FALSE(file_exists(root() + "/nope.tar.berth-tmp"));
+}
+
 TEST_F(Storage, PublishedPortServesTheHost) {
   // The store's own default bridge (a subnet of its own); a port from the ephemeral range.
   int port = 20000 + (getpid() % 20000);

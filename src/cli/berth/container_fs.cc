@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/defer.h"
 #include "base/file.h"
 #include "base/path.h"
 #include "cli/berth/engine_cli.h"
 #include "engine/copy.h"
+#include "engine/export.h"
 #include "oci/spec.h"
 #include "sys/in_root.h"
 
@@ -115,7 +117,49 @@ void add(CLI::App& app, BerthGlobals& g) {
   });
 }
 
-const BerthVerbs kVerbs("container-fs", add);
+// export: the container's rootfs as the container changed it (the snapshot's merged view on
+// the host: no volumes, no /proc), to -o FILE (written atomically) or to stdout.
+Result<int> export_container(engine::Engine& e, const std::string& ref, const std::string& out) {
+  engine::Container c = BERTH_TRY(e.get(ref));
+  BERTH_CHECK(e.ensure_rootfs(c));
+  std::string cfg =
+      BERTH_TRY(file::read(path::join(e.paths().container(c.record.id), "config.json")));
+  oci::Spec spec = BERTH_TRY(oci::parse_spec(cfg));
+  UniqueFd root(::open(spec.root.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return fail(sys_error(errno, "open the root of {}", c.record.name));
+  if (out.empty() || out == "-") {
+    if (::isatty(1))
+      return fail(invalid("export: stdout is a terminal; redirect it or use -o FILE"));
+    BERTH_CHECK(engine::write_tree_tar(root.get(), 1));
+    return 0;
+  }
+  std::string tmp = out + ".berth-tmp";
+  UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!f) return fail(sys_error(errno, "create {}", tmp));
+  Defer rm_tmp([&] { ::unlink(tmp.c_str()); });
+  BERTH_CHECK(engine::write_tree_tar(root.get(), f.get()));
+  if (::fsync(f.get()) != 0) return fail(sys_error(errno, "fsync {}", tmp));
+  if (::rename(tmp.c_str(), out.c_str()) != 0) return fail(sys_error(errno, "rename to {}", out));
+  rm_tmp.dismiss();
+  return 0;
+}
+
+void add_export(CLI::App& app, BerthGlobals& g) {
+  auto* sub = app.add_subcommand("export", "write a container's file system as a tar archive");
+  auto ref = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  sub->add_option("-o,--output", *out, "write to this file instead of stdout");
+  sub->add_option("container", *ref, "the container")->required();
+  on_berth_run(sub, [&g, ref, out]() -> Result<int> {
+    auto e = BERTH_TRY(open_engine(g));
+    return export_container(*e, *ref, *out);
+  });
+}
+
+const BerthVerbs kVerbs("container-fs", [](CLI::App& app, BerthGlobals& g) {
+  add(app, g);
+  add_export(app, g);
+});
 
 }  // namespace
 }  // namespace berth::cli
