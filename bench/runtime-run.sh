@@ -94,7 +94,10 @@ cp "$WORK/limits.json" "$WORK/bundle/config.json"
 rss() {  # runtime -> KB
   local rt=$1 bin
   case $rt in berth) bin=$BERTH ;; *) bin=$rt ;; esac
-  /usr/bin/time -f %M "$bin" --root "$WORK/state-$rt" create --bundle "$WORK/bundle" rss-$rt 2>&1 >/dev/null | tail -1
+  # -o: the created container keeps the runtime's stdio open, so no pipe may be read to EOF.
+  /usr/bin/time -o "$WORK/rss-$rt" -f %M "$bin" --root "$WORK/state-$rt" create \
+    --bundle "$WORK/bundle" rss-$rt >/dev/null 2>&1 </dev/null
+  tail -1 "$WORK/rss-$rt"
   "$bin" --root "$WORK/state-$rt" delete --force rss-$rt >/dev/null 2>&1 || true
 }
 b=$(rss berth); c=$(rss crun); u=$(rss runc)

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "base/clock.h"
 #include "base/strings.h"
 
 namespace berth::log {
@@ -36,15 +37,6 @@ std::string_view level_name(Level l) {
   return "error";
 }
 
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
-                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-}
-
 }  // namespace
 
 void configure(int fd, Format format, Level min_level) {
@@ -62,13 +54,13 @@ void write(Level level, std::string_view msg) {
   std::string line;
   if (s.format == Format::kJson) {
     line = fmt::format("{{\"level\":\"{}\",\"msg\":{},\"time\":\"{}\"}}\n", level_name(level),
-                       json_quote(msg), now_rfc3339());
+                       json_quote(msg), clock::now_rfc3339_nano());
   } else if (s.fd == 2) {
     line = fmt::format("{}: {}{}\n", s.program, level == Level::kError ? "" : level_name(level),
                        level == Level::kError ? msg : fmt::format(": {}", msg));
   } else {
-    line = fmt::format("time=\"{}\" level={} msg={}\n", now_rfc3339(), level_name(level),
-                       json_quote(msg));
+    line = fmt::format("time=\"{}\" level={} msg={}\n", clock::now_rfc3339_nano(),
+                       level_name(level), json_quote(msg));
   }
   // One write per line keeps lines whole when several processes share the file.
   ssize_t ignored = ::write(s.fd, line.data(), line.size());

@@ -54,6 +54,11 @@ Result<std::string> read(const Dir& d, std::string_view name) {
 
 Result<void> make(const Dir& d, const std::function<Result<void>(const std::string&)>& made) {
   if (d.rel.empty()) return {};
+  // The common case first: the parents exist (one mkdir per hierarchy instead of one per
+  // path component).
+  if (::mkdirat(d.root.get(), d.rel.c_str(), 0755) == 0) return made(d.rel);
+  if (errno == EEXIST) return {};
+  if (errno != ENOENT) return fail(sys_error(errno, "mkdir cgroup {}", d.rel));
   // A concurrent destroy may remove an empty parent between our mkdirs (ENOENT): start over.
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::string cur;

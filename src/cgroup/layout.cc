@@ -1,6 +1,8 @@
 #include "cgroup/layout.h"
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 
 #include "base/file.h"
 #include "base/path.h"
@@ -117,6 +119,18 @@ Result<Layout> parse_layout(std::string_view mountinfo, std::string_view proc_cg
 }
 
 Result<Layout> detect_layout() {
+  // Once per process: one invocation needs it in several verbs (run = create, start and
+  // delete), and each read of mountinfo makes the kernel format every mount. The host's
+  // cgroup mounts do not change under a running berth.
+  static std::mutex mu;
+  static std::optional<Layout> cached;
+  std::lock_guard lock(mu);
+  if (cached) return *cached;
+  cached = BERTH_TRY(read_layout());
+  return *cached;
+}
+
+Result<Layout> read_layout() {
   std::string mountinfo = BERTH_TRY(file::read("/proc/self/mountinfo"));
   std::string cg = BERTH_TRY(file::read("/proc/self/cgroup"));
   // Find the unified mount point to read its controllers.

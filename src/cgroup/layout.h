@@ -33,7 +33,8 @@ struct Layout {
 };
 
 // Reads /proc/self/mountinfo, /proc/self/cgroup and the unified root's cgroup.controllers.
-Result<Layout> detect_layout();
+Result<Layout> detect_layout();  // cached for the life of the process
+Result<Layout> read_layout();    // read now
 // The same from text (unit tests). unified_controllers: the cgroup2 root's controllers.
 Result<Layout> parse_layout(std::string_view mountinfo, std::string_view proc_cgroup,
                             std::string_view unified_controllers);

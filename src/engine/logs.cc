@@ -8,6 +8,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/strings.h"
 
 namespace berth::engine {
@@ -18,13 +19,7 @@ int64_t now_ns() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-std::string rfc3339_nano(int64_t ns) {
-  time_t s = static_cast<time_t>(ns / 1000000000);
-  tm t{};
-  gmtime_r(&s, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
-                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ns % 1000000000);
-}
+std::string rfc3339_nano(int64_t ns) { return clock::rfc3339_nano(ns); }
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/path.h"
 #include "base/strings.h"
@@ -36,15 +37,6 @@ using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 constexpr int64_t kMaxMeta = 16 << 20;
 const std::set<std::string> kMetaFiles = {"manifest.json", "index.json", "oci-layout",
                                           "repositories"};
-
-std::string now_rfc3339() {
-  time_t t = time(nullptr);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Unpacks blob (already in the store) as a layer unless present; returns its diff_id.
 Result<Digest> unpack_blob(Store& store, const Digest& blob, const std::optional<Digest>& want) {
@@ -390,7 +382,7 @@ Result<ImageRecord> import_rootfs(Store& store, const std::string& tarball, cons
   ImageConfig cfg;
   cfg.os = "linux";
   cfg.architecture = host_platform().architecture;
-  cfg.created = now_rfc3339();
+  cfg.created = clock::now_rfc3339_seconds();
   for (const auto& ch : opts.changes) BERTH_CHECK(apply_change(cfg, ch));
   // The tarball becomes the layer blob as it is (its compression kept).
   BlobWriter w = BERTH_TRY(BlobWriter::open_new(store.blobs()));

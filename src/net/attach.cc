@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "base/clock.h"
 #include "base/defer.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -126,7 +127,7 @@ Result<Attachment> Manager::attach(const AttachRequest& req) {
     e.state = EndpointState::kPreparing;
     e.owner_pid = getpid();
     e.owner_start = detail::self_start_time();
-    e.created = now_rfc3339();
+    e.created = clock::now_rfc3339_seconds();
     BERTH_CHECK(store_.put_endpoint(e));
   }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "net/detail.h"
@@ -60,7 +61,7 @@ Result<std::vector<NetworkRecord>> load_networks(const Config& c, const Store& s
   d.gateway = BERTH_TRY(gateway_for(d.subnet, Ipv4{}));
   d.dns = false;  // as Docker's default bridge: no names, the host's resolvers
   d.is_default = true;
-  d.created = now_rfc3339();
+  d.created = clock::now_rfc3339_seconds();
   BERTH_CHECK(s.put_network(d));
   nets.push_back(d);
   return nets;
@@ -126,7 +127,7 @@ Result<NetworkRecord> Manager::create(const CreateOptions& o) {
   n.bridge = "berth-" + n.id.substr(0, 8);
   n.internal = o.internal;
   n.dns = true;
-  n.created = now_rfc3339();
+  n.created = clock::now_rfc3339_seconds();
   // Only a record: its bridge and rules come with its first container.
   BERTH_CHECK(store_.put_network(n));
   return n;

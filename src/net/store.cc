@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "oci/json_read.h"
@@ -28,15 +29,6 @@ std::string_view endpoint_state_name(EndpointState s) {
       return "removing";
   }
   return "unknown";
-}
-
-std::string now_rfc3339() {
-  time_t t = time(nullptr);
-  tm u{};
-  gmtime_r(&t, &u);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &u);
-  return buf;
 }
 
 std::string network_to_json(const NetworkRecord& n) {

@@ -97,7 +97,4 @@ class Store {
   std::string dir_;
 };
 
-// Now as RFC 3339 UTC with seconds.
-std::string now_rfc3339();
-
 }  // namespace berth::net

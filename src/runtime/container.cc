@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/defer.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -31,15 +32,6 @@
 
 namespace berth::runtime {
 namespace {
-
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
-                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-}
 
 // The devices every container may use, appended after config.json's rules as runc does
 // (mknod of any node; null, zero, full, random, urandom, tty, ptmx and the pty slaves).
@@ -193,7 +185,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   st.bundle = opts.bundle;
   st.annotations = spec.annotations;
   st.rootfs = rootfs;
-  st.created = now_rfc3339();
+  st.created = clock::now_rfc3339_nano();
   st.owner = "root";
   st.systemd_cgroup = opts.systemd_cgroup;
 
@@ -274,12 +266,16 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
     BERTH_CHECK_CTX(file::write_atomic(opts.pid_file, std::to_string(init), 0644, false),
                     "--pid-file {}", opts.pid_file);
   undo.dismiss();
+  spec_cache_.emplace(std::string(id), spec);
   return {};
 }
 
 Result<oci::Spec> ContainerHandler::saved_spec(std::string_view id) const {
+  if (spec_cache_ && spec_cache_->first == id) return spec_cache_->second;
   std::string text = BERTH_TRY(file::read(path::join(store_.dir(id), "config.json")));
-  return oci::parse_spec(text);
+  oci::Spec spec = BERTH_TRY(oci::parse_spec(text));
+  spec_cache_.emplace(std::string(id), spec);
+  return spec;
 }
 
 Result<void> ContainerHandler::start(std::string_view id) {

@@ -1,6 +1,10 @@
 // The container handler: OCI verbs for containers isolated with namespaces and cgroups.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <utility>
+
 #include "runtime/handler.h"
 #include "runtime/store.h"
 
@@ -30,6 +34,10 @@ class ContainerHandler : public Handler {
   Result<oci::Spec> saved_spec(std::string_view id) const;
 
   Store store_;
+  // The spec of the container this handler created or last read: `run` creates, starts and
+  // deletes one container, and config.json is parsed once instead of three times. The
+  // saved config.json never changes after create.
+  mutable std::optional<std::pair<std::string, oci::Spec>> spec_cache_;
 };
 
 // The status of a recorded container, computed from its process and exec fifo now.

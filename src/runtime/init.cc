@@ -251,6 +251,23 @@ std::string container_state_json(const InitArgs& a, std::string_view status, pid
   return st.oci_json(false);
 }
 
+void direct_init_main(const InitArgs& a) {
+  const oci::Linux& l = a.spec->linux;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
+  if (a.process->exec_cpu_affinity)
+    INIT_CHECK(a, set_cpu_affinity(a.process->exec_cpu_affinity->initial,
+                                   "process.execCPUAffinity.initial"));
+  UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
+  // Now that the parent has moved us into the cgroup, it becomes the namespace's root.
+  if ((new_namespace_flags(l) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
+    die(a, sys_error(errno, "linux.namespaces: unshare cgroup"));
+  INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, 0));
+  init_main(a, std::move(fifo));
+}
+
 void stage1_main(const InitArgs& a) {
   const oci::Linux& l = a.spec->linux;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -20,6 +20,13 @@ bool needs_fork(const oci::Linux& l) {
   return l.find_namespace(oci::NsType::kPid) || l.find_namespace(oci::NsType::kTime);
 }
 
+bool direct_clone_ok(const oci::Linux& l) {
+  for (const auto& ns : l.namespaces)
+    if (!ns.path.empty() || ns.type == oci::NsType::kUser || ns.type == oci::NsType::kTime)
+      return false;
+  return true;
+}
+
 Result<void> join_namespaces(const oci::Linux& l) {
   // The user namespace first: joining it gives the capabilities over the namespaces it owns.
   for (int pass = 0; pass < 2; ++pass) {

@@ -14,6 +14,10 @@ int new_namespace_flags(const oci::Linux& l);
 // True when the init must be a fork after unshare/setns (pid and time namespaces only take
 // effect for children).
 bool needs_fork(const oci::Linux& l);
+// True when `create` may clone the init directly into its new namespaces: no namespace is
+// joined by path (a pid namespace joined by setns applies only to children), and no user
+// or time namespace (their maps and offsets are written between unshare and the fork).
+bool direct_clone_ok(const oci::Linux& l);
 // setns() into each namespace given by path, the user namespace first.
 Result<void> join_namespaces(const oci::Linux& l);
 // Parent side: uid_map, gid_map (and setgroups) of pid's new user namespace.

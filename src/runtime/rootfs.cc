@@ -266,7 +266,9 @@ Result<UniqueFd> prepare_rootfs(const RootfsContext& ctx, const std::vector<Plan
   unsigned long pflags = root_propagation_flags(prop);
   if (::mount(nullptr, "/", nullptr, pflags, nullptr) != 0)
     return fail(sys_error(errno, "linux.rootfsPropagation: set propagation of /"));
-  BERTH_CHECK(make_parent_private(ctx.rootfs));
+  // After a recursive slave or private change no mount is shared: nothing to look up.
+  bool none_shared = (pflags & MS_REC) && (pflags & (MS_SLAVE | MS_PRIVATE));
+  if (!none_shared) BERTH_CHECK(make_parent_private(ctx.rootfs));
   if (::mount(ctx.rootfs.c_str(), ctx.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return fail(sys_error(errno, "bind mount rootfs {}", ctx.rootfs));
   UniqueFd rootfd(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

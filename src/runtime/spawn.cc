@@ -19,13 +19,23 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
   args.sync_fd = child_end.get();
 
+  // One process instead of two when nothing needs stage 1 (see direct_clone_ok): the
+  // container's init is cloned straight into its new namespaces, saving a fork, an exit and
+  // a wait on every create.
+  bool direct = args.mode == InitArgs::Mode::kCreate && direct_clone_ok(args.spec->linux);
   struct clone_args ca {};
   ca.exit_signal = SIGCHLD;
+  if (direct)
+    ca.flags = static_cast<uint64_t>(new_namespace_flags(args.spec->linux) & ~CLONE_NEWCGROUP);
   pid_t stage1 = sys::clone3(&ca);
-  if (stage1 < 0 && errno == ENOSYS) stage1 = ::fork();
+  if (stage1 < 0 && errno == ENOSYS) {
+    direct = false;
+    stage1 = ::fork();
+  }
   if (stage1 < 0) return fail(sys_error(errno, "fork"));
   if (stage1 == 0) {
     parent_end.reset();
+    if (direct) direct_init_main(args);
     stage1_main(args);
   }
   child_end.reset();
@@ -54,7 +64,8 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
         BERTH_CHECK(sync::send(sfd, sync::Type::kUsernsMapped));
         break;
       case sync::Type::kInitPid:
-        init = static_cast<pid_t>(m->value);
+        // 0: the process we cloned is the init itself (the direct path).
+        init = m->value > 0 ? static_cast<pid_t>(m->value) : stage1;
         if (init != stage1) {
           ::waitpid(stage1, nullptr, 0);
           stage1 = -1;

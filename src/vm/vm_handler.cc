@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/defer.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -46,15 +47,6 @@ std::unique_ptr<runtime::Handler> handler_for_spec(const runtime::Store& store,
 }
 
 namespace {
-
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
-                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-}
 
 // The host TSC frequency, measured once per boot and kept in the cache dir.
 uint64_t cached_tsc_khz(const std::string& cache_dir) {
@@ -305,7 +297,7 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
   st.bundle = opts.bundle;
   st.annotations = spec.annotations;
   st.rootfs = p.rootfs;
-  st.created = now_rfc3339();
+  st.created = clock::now_rfc3339_nano();
   st.owner = "root";
   st.handler = "vm";
   st.extra["kernel"] = p.kernel.version;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "net/etc_files.h"
 #include "net/store.h"
 
@@ -37,7 +38,7 @@ TEST(NetStore, RecordsRoundTrip) {
   n.subnet = *parse_subnet("10.80.3.0/24");
   n.gateway = *parse_ipv4("10.80.3.1");
   n.internal = true;
-  n.created = now_rfc3339();
+  n.created = clock::now_rfc3339_seconds();
   auto back = network_from_json(network_to_json(n));
   ASSERT_TRUE(back) << back.error().text();
   EXPECT_EQ(back->subnet, n.subnet);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/path.h"
 #include "base/result.h"
@@ -73,6 +74,16 @@ TEST(File, AtomicWriteReplacesWholeFiles) {
   ASSERT_TRUE(file::remove_all(d.path() + "/x"));
   EXPECT_FALSE(file::exists(d.path() + "/x"));
   EXPECT_EQ(file::read(d.path() + "/missing").error().kind(), ErrorKind::kNotFound);
+}
+
+TEST(Clock, Rfc3339InUtc) {
+  EXPECT_EQ(clock::rfc3339_seconds(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(clock::rfc3339_seconds(951782400), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(clock::rfc3339_seconds(4102444799), "2099-12-31T23:59:59Z");
+  EXPECT_EQ(clock::rfc3339_nano(1795405754000000007), "2026-11-23T03:49:14.000000007Z");
+  std::string now = clock::now_rfc3339_nano();
+  EXPECT_EQ(now.size(), 30u) << now;
+  EXPECT_EQ(now.back(), 'Z');
 }
 
 }  // namespace
