@@ -20,10 +20,13 @@ B=("$BERTH_BIN" --root "$WORK/berth-root" --state "$WORK/berth-state")
 # podman: its own storage, run dir and a containers.conf with rlimits this host can grant.
 cat >"$WORK/containers.conf" <<'EOF'
 [containers]
-default_ulimits = ["nofile=1024:1024"]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
 EOF
 export CONTAINERS_CONF="$WORK/containers.conf"
-P=(podman --root "$WORK/podman-root" --runroot "$WORK/podman-run" --storage-driver overlay)
+P=(podman --root "$WORK/podman-root" --runroot "$WORK/podman-run" --tmpdir "$WORK/podman-tmp" --storage-driver overlay)
 cleanup() {
   set +e
   "${B[@]}" rm -f $("${B[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1
@@ -54,11 +57,11 @@ one_round() { # label berth-args podman-args
   echo "$t1 - $t0" | bc -l >>"$WORK/$1.podman"
 }
 
-report() { # label
+report() { # shape (none|bridge)
   local mb mp
   mb=$(median <"$WORK/$1.berth")
   mp=$(median <"$WORK/$1.podman")
-  printf '%-28s berth %8.1f ms   podman %8.1f ms   berth/podman %.3f (1/%.1f)\n' "$1" \
+  printf 'run --rm, network %-10s berth %8.1f ms   podman %8.1f ms   berth/podman %.3f (1/%.1f)\n' "$1" \
     "$(echo "$mb * 1000" | bc -l)" "$(echo "$mp * 1000" | bc -l)" \
     "$(echo "$mb / $mp" | bc -l)" "$(echo "$mp / $mb" | bc -l)"
 }
@@ -69,9 +72,9 @@ one_round warm "" "" >/dev/null
 rm -f "$WORK"/warm.*
 echo "run --rm true: $ROUNDS alternating rounds per shape"
 for i in $(seq "$ROUNDS"); do one_round none "--network none" "--network none"; done
-report "network none"
+report none
 for i in $(seq "$ROUNDS"); do one_round bridge "" ""; done
-report "default bridge"
+report bridge
 
 batch() { # engine-name then command...
   local t0 t1
