@@ -1,20 +1,38 @@
-// Runs after the whole suite: no test may leave a mount, cgroup, process or temp dir behind.
+// Runs after the whole suite: no test may leave a mount, cgroup, process, temp dir, network
+// device or nftables table behind.
 #include <dirent.h>
 
 #include <cstdio>
+#include <sstream>
 
 #include "support/harness.h"
 
 int main() {
   std::vector<std::string> found = berth::test::leaks("berth-test");
   for (auto& l : berth::test::leaks("/bt-")) found.push_back(l);
+  for (auto& l : berth::test::leaks("berth-eng")) found.push_back(l);
   if (DIR* d = opendir("/tmp")) {
     while (dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (n.rfind("berth-test", 0) == 0) found.push_back("temp dir /tmp/" + n);
+      if (n.rfind("berth-test", 0) == 0 || n.rfind("berth-eng", 0) == 0)
+        found.push_back("temp dir /tmp/" + n);
     }
     closedir(d);
   }
+  // Test stores name their bridges and nftables tables berth<hash> / berth_<hash>; the main
+  // store's (berth0, table berth) are not the tests'.
+  if (DIR* d = opendir("/sys/class/net")) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind("berth", 0) == 0 && n != "berth0") found.push_back("network device " + n);
+    }
+    closedir(d);
+  }
+  berth::test::CmdResult tables = berth::test::run({"nft", "list", "tables"});
+  std::istringstream lines(tables.out);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.find(" berth_") != std::string::npos) found.push_back("nftables " + line);
   for (const auto& f : found) printf("leak: %s\n", f.c_str());
   if (!found.empty()) {
     printf("%zu leaks\n", found.size());
