@@ -412,6 +412,9 @@ Result<int> Session::run_once() {
 
 bool should_restart(const MonitorConfig& cfg, const MonitorStatus& st, int exit_code) {
   if (file::exists(path::join(cfg.monitor_dir, "stop"))) return false;
+  // The container's record or the monitor's dir is gone (removed behind our back, or a
+  // whole store deleted): nothing may run for it any more.
+  if (!file::exists(cfg.monitor_dir) || !file::exists(cfg.bundle)) return false;
   const RestartPolicy& p = cfg.restart;
   if (p.name == "always" || p.name == "unless-stopped") return true;
   if (p.name == "on-failure")

@@ -200,6 +200,23 @@ TEST_F(Lifecycle, MonitorKilledIsDetectedAndRepaired) {
   EXPECT_EQ(leftovers(), std::vector<std::string>{});
 }
 
+TEST_F(Lifecycle, MonitorStopsWhenItsContainerIsRemovedBehindItsBack) {
+  ok({"run", "-d", "--network", "none", "--name", "orphan", "--restart", "always", "busybox", "sh",
+      "-c", "sleep 0.3"});
+  std::string id = inspect("orphan")["Id"];
+  pid_t monitor = monitor_pid(id);
+  ASSERT_GT(monitor, 0);
+  // A store deleted by hand (rm -rf of the container's dirs): the monitor must not go on
+  // restarting a container nobody can see.
+  sh("rm -rf " + state() + "/monitor/" + id + " " + root() + "/containers/" + id);
+  EXPECT_TRUE(eventually(
+      [&] {
+        reap_orphans();
+        return kill(monitor, 0) != 0;
+      },
+      15000));
+}
+
 TEST_F(Lifecycle, SystemBootRestartsAlwaysContainers) {
   ok({"run", "-d", "--network", "none", "--name", "svc", "--restart", "always", "busybox", "sleep",
       "300"});

@@ -28,6 +28,20 @@ int main() {
     }
     closedir(d);
   }
+  // Monitors of test stores (their argument is a monitor dir under the store's state).
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      std::string cmd = berth::test::read_file(std::string("/proc/") + e->d_name + "/cmdline");
+      for (char& c : cmd)
+        if (c == '\0') c = ' ';
+      if (cmd.find("berth-monitor") != std::string::npos &&
+          (cmd.find("/berth-eng") != std::string::npos ||
+           cmd.find("/berth-test") != std::string::npos))
+        found.push_back("process " + std::string(e->d_name) + ": " + cmd);
+    }
+    closedir(d);
+  }
   berth::test::CmdResult tables = berth::test::run({"nft", "list", "tables"});
   std::istringstream lines(tables.out);
   std::string line;
