@@ -69,8 +69,11 @@ int64_t now_ms() {
 class WatchedFile {
  public:
   explicit WatchedFile(std::string path) : path_(std::move(path)) {}
-  // True when the content changed since the last call.
-  bool refresh() {
+  // True when the content changed since the last call. Without `force` an unchanged inode,
+  // mtime and size count as unchanged; a replacement within the timestamp granularity can
+  // reuse all three (a freed inode number comes back), so a caller that misses reads again
+  // with force.
+  bool refresh(bool force = false) {
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0) {
       bool had = present_;
@@ -78,11 +81,13 @@ class WatchedFile {
       text_.clear();
       return had;
     }
-    if (present_ && st.st_ino == ino_ && st.st_mtim.tv_sec == mtime_.tv_sec &&
+    if (!force && present_ && st.st_ino == ino_ && st.st_mtim.tv_sec == mtime_.tv_sec &&
         st.st_mtim.tv_nsec == mtime_.tv_nsec && st.st_size == size_)
       return false;
     auto t = file::read(path_);
+    std::string old = std::move(text_);
     text_ = t ? *t : std::string();
+    if (force && present_ && text_ == old) return false;
     present_ = true;
     ino_ = st.st_ino;
     mtime_ = st.st_mtim;
@@ -183,22 +188,28 @@ std::vector<uint8_t> Server::answer(const uint8_t* msg, size_t len, Ipv4 client,
     }
     return {};
   }
-  if (records_.refresh()) recs_ = parse_dns_records(records_.text());
-  if (q->qclass == dns::kClassIn) {
+  // The answer when the name is one of this network's, else nothing.
+  auto ours = [&]() -> std::optional<std::vector<uint8_t>> {
+    if (q->qclass != dns::kClassIn) return std::nullopt;
     if (auto rev = dns::parse_reverse_name(q->name)) {
       auto names = dns_reverse(recs_, opt_.network_id, client, *rev);
-      if (!names.empty()) {
-        if (q->qtype != dns::kTypePtr) return dns::build_response(msg, *q, 0, {}, {}, kTtl);
-        return dns::build_response(msg, *q, 0, {}, names, kTtl);
-      }
-    } else {
-      auto ips = dns_lookup(recs_, opt_.network_id, client, q->name);
-      if (!ips.empty()) {
-        // The name is ours: A records, or an empty answer for other types (AAAA ...).
-        if (q->qtype != dns::kTypeA) return dns::build_response(msg, *q, 0, {}, {}, kTtl);
-        return dns::build_response(msg, *q, 0, ips, {}, kTtl);
-      }
+      if (names.empty()) return std::nullopt;
+      if (q->qtype != dns::kTypePtr) return dns::build_response(msg, *q, 0, {}, {}, kTtl);
+      return dns::build_response(msg, *q, 0, {}, names, kTtl);
     }
+    auto ips = dns_lookup(recs_, opt_.network_id, client, q->name);
+    if (ips.empty()) return std::nullopt;
+    // The name is ours: A records, or an empty answer for other types (AAAA ...).
+    if (q->qtype != dns::kTypeA) return dns::build_response(msg, *q, 0, {}, {}, kTtl);
+    return dns::build_response(msg, *q, 0, ips, {}, kTtl);
+  };
+  if (records_.refresh()) recs_ = parse_dns_records(records_.text());
+  if (auto r = ours()) return *r;
+  // A miss reads the records again before the query goes upstream: a container that has just
+  // joined must be found at once (see WatchedFile::refresh).
+  if (records_.refresh(true)) {
+    recs_ = parse_dns_records(records_.text());
+    if (auto r = ours()) return *r;
   }
   if (conf_.refresh()) ups_ = parse_dns_conf(conf_.text());
   if (!ups_.forward || ups_.servers.empty())
