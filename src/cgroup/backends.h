@@ -6,6 +6,10 @@
 
 namespace berth::cgroup {
 
+// Gives the v1 cpuset at rel (below the hierarchy's root fd) its parent's cpus and mems,
+// filling empty ancestors first (one another berth made a moment ago and has not filled).
+Result<void> fill_cpuset(int root, const std::string& rel);
+
 class V1 : public Manager {
  public:
   V1(const Layout& layout, std::string path);

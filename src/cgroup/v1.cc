@@ -36,21 +36,31 @@ Result<const fs::Dir*> V1::need(std::string_view controller, std::string_view wh
   return d;
 }
 
+// A new v1 cpuset is empty and takes no tasks: give it its parent's cpus and mems. The
+// parent may be new and still empty too (another berth made it a moment ago and has not
+// filled it yet): fill the ancestors first, from the nearest filled one down.
+Result<void> fill_cpuset(int root, const std::string& rel) {
+  if (rel.empty()) return {};  // the hierarchy's root is always filled
+  fs::Dir self{UniqueFd(::dup(root)), rel, rel};
+  std::string parent_rel = rel.rfind('/') == std::string::npos ? "" : rel.substr(0, rel.rfind('/'));
+  fs::Dir parent{UniqueFd(::dup(root)), parent_rel, parent_rel};
+  for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+    if (!trim(BERTH_TRY(fs::read(self, f))).empty()) continue;
+    std::string v = std::string(trim(BERTH_TRY(fs::read(parent, f))));
+    if (v.empty()) {
+      BERTH_CHECK(fill_cpuset(root, parent_rel));
+      v = std::string(trim(BERTH_TRY(fs::read(parent, f))));
+    }
+    BERTH_CHECK(fs::write(self, f, v.empty() ? "\n" : v));
+  }
+  return {};
+}
+
 Result<void> V1::create() {
   for (auto& e : dirs_) {
     bool cpuset = e.h->has("cpuset");
     BERTH_CHECK(fs::make(e.dir, [&](const std::string& rel) -> Result<void> {
-      if (!cpuset) return {};
-      // A new v1 cpuset is empty and takes no tasks: copy cpus and mems from its parent.
-      fs::Dir self{UniqueFd(::dup(e.dir.root.get())), rel, rel};
-      std::string parent_rel =
-          rel.rfind('/') == std::string::npos ? "" : rel.substr(0, rel.rfind('/'));
-      fs::Dir parent{UniqueFd(::dup(e.dir.root.get())), parent_rel, parent_rel};
-      for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        std::string v = std::string(trim(BERTH_TRY(fs::read(parent, f))));
-        BERTH_CHECK(fs::write(self, f, v.empty() ? "\n" : v));
-      }
-      return {};
+      return cpuset ? fill_cpuset(e.dir.root.get(), rel) : Result<void>{};
     }));
   }
   return {};

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "base/file.h"
+#include "cgroup/backends.h"
 #include "cgroup/device_filter.h"
 #include "cgroup/manager.h"
 #include "support/harness.h"
@@ -262,4 +263,24 @@ TEST(DeviceFilter, KernelEnforcesTheProgram) {
 }
 
 }  // namespace
+TEST(CgroupV1, NewCpusetIsFilledFromTheNearestFilledAncestor) {
+  // berth/ was just made by another process and is still empty; berth/c9 is ours.
+  test::TempDir t;
+  ASSERT_TRUE(file::mkdir_all(t.path() + "/berth/c9"));
+  auto put = [&](const std::string& f, const std::string& v) {
+    std::ofstream(t.path() + "/" + f) << v;
+  };
+  put("cpuset.cpus", "0-1\n");
+  put("cpuset.mems", "0\n");
+  for (const char* d : {"berth/", "berth/c9/"}) {
+    put(std::string(d) + "cpuset.cpus", "");
+    put(std::string(d) + "cpuset.mems", "");
+  }
+  UniqueFd root(::open(t.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fill_cpuset(root.get(), "berth/c9"));
+  EXPECT_EQ(test::read_file(t.path() + "/berth/cpuset.cpus"), "0-1");
+  EXPECT_EQ(test::read_file(t.path() + "/berth/c9/cpuset.cpus"), "0-1");
+  EXPECT_EQ(test::read_file(t.path() + "/berth/c9/cpuset.mems"), "0");
+}
+
 }  // namespace berth::cgroup
