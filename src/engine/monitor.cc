@@ -134,19 +134,6 @@ void on_signal(int sig) {
   (void)!::write(g_sig_write, &b, 1);
 }
 
-bool write_all(int fd, const char* p, size_t n) {
-  while (n) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 // Points this process's fds 0, 1 and 2 at the given fds while f runs (the runtime gives the
 // container the caller's stdio), then puts them back.
 template <typename F>
@@ -362,7 +349,7 @@ Result<int> Session::run_once() {
         return;
       }
       log_.write(stream, std::string_view(buf, static_cast<size_t>(k)));
-      if (io_.relay) write_all(echo_fd, buf, static_cast<size_t>(k));
+      if (io_.relay) runtime::write_all(echo_fd, buf, static_cast<size_t>(k));
     };
     if (out_r) pump(out_r, "stdout", 1, p[0].revents);
     if (err_r) pump(err_r, "stderr", 2, p[1].revents);
@@ -373,7 +360,7 @@ Result<int> Session::run_once() {
         relay_in = false;
         in_w.reset();  // EOF reaches the container
       } else {
-        write_all(master ? master.get() : in_w.get(), buf, static_cast<size_t>(k));
+        runtime::write_all(master ? master.get() : in_w.get(), buf, static_cast<size_t>(k));
       }
     }
     if (!exited && (p[4].revents & POLLIN)) {

@@ -28,4 +28,7 @@ Result<void> setup_console(int console_sock, const std::optional<oci::ConsoleSiz
 // forwards window size changes.
 void relay_console(int master);
 
+// Writes all n bytes (retrying short writes and EINTR); false on an error.
+bool write_all(int fd, const char* p, size_t n);
+
 }  // namespace berth::runtime
