@@ -63,15 +63,7 @@ Result<MonitorConfig> parse_monitor_config(std::string_view text) {
       c.restart.name = r->string("name", false, "no");
       c.restart.max_retries = static_cast<int>(r->i64("maxRetries"));
     }
-    if (auto h = j.object("health")) {
-      HealthCheck hc;
-      hc.test = h->strings("test");
-      hc.interval_ms = h->i64("intervalMs");
-      hc.timeout_ms = h->i64("timeoutMs");
-      hc.start_period_ms = h->i64("startPeriodMs");
-      hc.retries = static_cast<int>(h->i64("retries"));
-      c.health = hc;
-    }
+    if (auto h = j.object("health")) c.health = health_from_json(*h);
     c.interactive = j.boolean("interactive");
     c.tty = j.boolean("tty");
     c.on_exit = j.strings("onExit");

@@ -11,6 +11,16 @@ namespace berth::engine {
 
 using nlohmann::json;
 
+HealthCheck health_from_json(const oci::jr::Obj& h) {
+  HealthCheck hc;
+  hc.test = h.strings("test");
+  hc.interval_ms = h.i64("intervalMs");
+  hc.timeout_ms = h.i64("timeoutMs");
+  hc.start_period_ms = h.i64("startPeriodMs");
+  hc.retries = static_cast<int>(h.i64("retries"));
+  return hc;
+}
+
 json to_json(const RunOptions& o) {
   json mounts = json::array();
   for (const auto& m : o.mounts)
@@ -117,15 +127,7 @@ Result<RunOptions> run_options_from_json(std::string_view text) {
     if (j.has("stopTimeout")) o.stop_timeout = static_cast<int>(j.i64("stopTimeout"));
     o.log_max_size = j.i64("logMaxSize");
     o.log_max_file = static_cast<int>(j.i64("logMaxFile"));
-    if (auto h = j.object("health")) {
-      HealthCheck hc;
-      hc.test = h->strings("test");
-      hc.interval_ms = h->i64("intervalMs");
-      hc.timeout_ms = h->i64("timeoutMs");
-      hc.start_period_ms = h->i64("startPeriodMs");
-      hc.retries = static_cast<int>(h->i64("retries"));
-      o.health = hc;
-    }
+    if (auto h = j.object("health")) o.health = health_from_json(*h);
     o.isolation = j.string("isolation", false, "container");
     o.platform = j.string("platform");
     o.network = j.string("network", false, "bridge");

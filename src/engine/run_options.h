@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "oci/json_read.h"
 
 namespace berth::engine {
 
@@ -81,6 +82,8 @@ struct RunOptions {
 };
 
 nlohmann::json to_json(const RunOptions& o);
+// A health check from its JSON form (as to_json writes it; the monitor's config uses it too).
+HealthCheck health_from_json(const oci::jr::Obj& h);
 Result<RunOptions> run_options_from_json(std::string_view text);
 
 // Flag value parsers shared by the CLI (errors name the flag).
