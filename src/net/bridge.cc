@@ -15,12 +15,37 @@ Result<void> write_sysctl(const std::string& path, std::string_view value) {
   return file::write(path, value);
 }
 
+namespace {
+
+constexpr int kNetAddrSet = 3;  // NET_ADDR_SET in /sys/class/net/<link>/addr_assign_type
+
+// A bridge made before berth gave bridges a MAC keeps the one it has now: set to itself, the
+// MAC stops following the ports and no container sees it change.
+Result<void> pin_mac(Netlink& nl, const LinkInfo& br) {
+  auto t = file::read(fmt::format("/sys/class/net/{}/addr_assign_type", br.name));
+  auto type = t ? parse_int(trim(*t)) : std::nullopt;
+  if (!type || *type == kNetAddrSet || br.mac == std::array<uint8_t, 6>{}) return {};
+  return nl.set_mac(br.index, br.mac.data());
+}
+
+}  // namespace
+
 Result<void> ensure_bridge(const Config& c, const NetworkRecord& n) {
   Netlink nl = BERTH_TRY(Netlink::open());
   std::string alias = bridge_alias(c, n.id);
   auto link = nl.link(n.bridge);
   if (!link && link.error().kind() == ErrorKind::kNotFound) {
-    auto made = nl.create_bridge(n.bridge, alias);
+    // The bridge's MAC must never change while containers use it. They keep the gateway's
+    // MAC in their neighbour caches (REACHABLE for 15-45 s, then unicast probes to the same
+    // MAC) and the host drops frames sent to a MAC that is no longer the bridge's
+    // (PACKET_OTHERHOST): a change cuts every container off the gateway (the DNS responder,
+    // published ports, the way out) for seconds. A bridge whose MAC was never set takes the
+    // lowest MAC of its ports, and host-side veths have random ones, so one attach or detach
+    // in a few changed it. Given one, it keeps it: 02:42 + the gateway's address, as
+    // containers have 02:42 + theirs (no container has the gateway's address).
+    uint8_t mac[6];
+    mac_for(n.gateway, mac);
+    auto made = nl.create_bridge(n.bridge, alias, mac);
     if (!made && made.error().kind() != ErrorKind::kAlreadyExists)  // another process won
       return fail(std::move(made.error()));
     link = nl.link(n.bridge);
@@ -34,6 +59,7 @@ Result<void> ensure_bridge(const Config& c, const NetworkRecord& n) {
   if (link->alias != alias || link->kind != "bridge")
     return fail(make_error(ErrorKind::kAlreadyExists,
                            "interface {} exists and is not this network's bridge", n.bridge));
+  BERTH_CHECK_CTX(pin_mac(nl, *link), "bridge {}", n.bridge);
   auto addr = nl.add_address(link->index, n.gateway, n.subnet.prefix);
   if (!addr && addr.error().kind() != ErrorKind::kAlreadyExists)
     return fail(std::move(addr.error()));

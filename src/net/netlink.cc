@@ -118,6 +118,8 @@ int link_cb(const nlmsghdr* nlh, void* data) {
   if (tb[IFLA_IFNAME]) l.name = mnl_attr_get_str(tb[IFLA_IFNAME]);
   if (tb[IFLA_IFALIAS]) l.alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
   if (tb[IFLA_MASTER]) l.master = static_cast<int>(mnl_attr_get_u32(tb[IFLA_MASTER]));
+  if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == l.mac.size())
+    memcpy(l.mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), l.mac.size());
   if (tb[IFLA_LINKINFO]) {
     const nlattr* info[IFLA_INFO_MAX + 1] = {};
     mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info);
@@ -187,7 +189,8 @@ Result<LinkInfo> Netlink::link(const std::string& name) {
   return fail(make_error(ErrorKind::kNotFound, "link {}", name));
 }
 
-Result<void> Netlink::create_bridge(const std::string& name, const std::string& alias) {
+Result<void> Netlink::create_bridge(const std::string& name, const std::string& alias,
+                                    const uint8_t mac[6]) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWLINK;
@@ -195,6 +198,7 @@ Result<void> Netlink::create_bridge(const std::string& name, const std::string& 
   auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   ifm->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  if (mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
@@ -255,6 +259,17 @@ Result<void> Netlink::set_up(int index) {
   ifm->ifi_flags = IFF_UP;
   ifm->ifi_change = IFF_UP;
   return request(nlh, fmt::format("set link {} up", index));
+}
+
+Result<void> Netlink::set_mac(int index, const uint8_t mac[6]) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = index;
+  mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+  return request(nlh, fmt::format("set MAC {} on link {}", mac_str(mac), index));
 }
 
 Result<void> Netlink::set_hairpin(int index) {

@@ -4,6 +4,7 @@
 // and creates the socket, which stays bound to that namespace).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct LinkInfo {
   std::string kind;   // "bridge", "veth", ... ("" when unknown)
   int master = 0;
   bool up = false;
+  std::array<uint8_t, 6> mac{};  // IFLA_ADDRESS (zero when the link has none)
 };
 
 class Netlink {
@@ -43,8 +45,11 @@ class Netlink {
   // kNotFound when absent.
   Result<LinkInfo> link(const std::string& name);
 
-  // kAlreadyExists when a link of that name exists.
-  Result<void> create_bridge(const std::string& name, const std::string& alias);
+  // kAlreadyExists when a link of that name exists. With a MAC, the bridge keeps it for good;
+  // without one, the kernel gives the bridge the lowest MAC of its ports, so its address
+  // changes as ports come and go.
+  Result<void> create_bridge(const std::string& name, const std::string& alias,
+                             const uint8_t mac[6] = nullptr);
   // Creates the pair with the peer directly in its namespace (never visible in this one),
   // the host side attached to its bridge and up, the peer with its MAC, both in one message.
   Result<void> create_veth(const std::string& name, const std::string& alias, int master,
@@ -53,6 +58,8 @@ class Netlink {
   // kNotFound when absent.
   Result<void> delete_link(int index);
   Result<void> set_up(int index);
+  // Sets the link's MAC (a bridge given one keeps it: it no longer follows its ports).
+  Result<void> set_mac(int index, const uint8_t mac[6]);
   // Lets a bridge port send frames back where they came from: a container reaching its own
   // published port when br_netfilter makes the bridge itself do the DNAT.
   Result<void> set_hairpin(int index);

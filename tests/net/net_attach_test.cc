@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strings.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "net_fixture.h"
@@ -103,6 +104,59 @@ TEST_F(NetTest, AddressesAreReusedAfterDetachAndDuplicatesRefused) {
   auto info = mgr_->inspect("bridge");
   ASSERT_TRUE(info);
   EXPECT_EQ(info->endpoints.size(), 2u);
+}
+
+// A bridge whose MAC was never set takes the lowest MAC of its ports (host-side veths have
+// random ones), so it changed as containers came and went, and containers that had the old one
+// in their neighbour caches were cut off from the gateway (and its DNS responder) for seconds.
+TEST_F(NetTest, BridgeKeepsItsMacAsContainersComeAndGo) {
+  auto bridge_mac = [&] {
+    return std::string(
+        trim(berth::test::read_file("/sys/class/net/" + cfg_.default_bridge + "/address")));
+  };
+  Ctr a = make_ctr("a"), b = make_ctr("b"), c = make_ctr("c");
+  auto ra = mgr_->attach({.container_id = a.id, .netns_path = a.netns});
+  ASSERT_TRUE(ra) << ra.error().text();
+  std::string mac = bridge_mac();
+  uint8_t want[6];
+  mac_for(ra->gateway, want);
+  EXPECT_EQ(mac, mac_str(want));  // 02:42 + the gateway's address, as containers have theirs
+  auto rb = mgr_->attach({.container_id = b.id, .netns_path = b.netns});
+  ASSERT_TRUE(rb) << rb.error().text();
+  EXPECT_EQ(bridge_mac(), mac);
+  // b learns the gateway's MAC, then the ports change under it.
+  auto ping = in(b, {busybox(), "ping", "-c", "1", "-W", "3", rb->gateway.str()});
+  EXPECT_EQ(ping.exit_code, 0) << ping.out << ping.err;
+  auto rc = mgr_->attach({.container_id = c.id, .netns_path = c.netns});
+  ASSERT_TRUE(rc) << rc.error().text();
+  EXPECT_EQ(bridge_mac(), mac);
+  ASSERT_TRUE(mgr_->detach_all(a.id));
+  EXPECT_EQ(bridge_mac(), mac);
+  ping = in(b, {busybox(), "ping", "-c", "1", "-W", "2", rb->gateway.str()});
+  EXPECT_EQ(ping.exit_code, 0) << ping.out << ping.err;
+}
+
+// A bridge made by a berth that did not set bridge MACs (still in use after an upgrade) keeps
+// the MAC it has: its containers know that one.
+TEST_F(NetTest, AnOlderBridgeKeepsTheMacItHas) {
+  auto sys = [&](const std::string& what) {
+    return std::string(
+        trim(berth::test::read_file("/sys/class/net/" + cfg_.default_bridge + "/" + what)));
+  };
+  auto nl = Netlink::open();
+  ASSERT_TRUE(nl);
+  ASSERT_TRUE(nl->create_bridge(cfg_.default_bridge, ""));  // untagged, its MAC not set
+  ASSERT_NE(sys("addr_assign_type"), "3");
+  std::string mac = sys("address");
+  Ctr a = make_ctr("a"), b = make_ctr("b");
+  auto ra = mgr_->attach({.container_id = a.id, .netns_path = a.netns});
+  ASSERT_TRUE(ra) << ra.error().text();
+  EXPECT_EQ(sys("addr_assign_type"), "3");  // NET_ADDR_SET: no longer follows its ports
+  EXPECT_EQ(sys("address"), mac);
+  auto rb = mgr_->attach({.container_id = b.id, .netns_path = b.netns});
+  ASSERT_TRUE(rb) << rb.error().text();
+  ASSERT_TRUE(mgr_->detach_all(a.id));
+  EXPECT_EQ(sys("address"), mac);
 }
 
 TEST_F(NetTest, ConnectAndDisconnectASecondNetwork) {
