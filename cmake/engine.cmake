@@ -1,8 +1,6 @@
 # The engine (src/engine): container records, the monitor, specs from images, volumes, logs.
 # berth-monitor (one per detached container) is small and static: it links only the runtime
 # core, the VM handler and the monitor's own files, not SQLite, libcurl or netlink.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(BERTH_ENGINE_SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 
 set(BERTH_MONITOR_SOURCES src/engine/monitor.cc src/engine/logs.cc src/engine/run_options.cc
   src/engine/engine_exit.cc)

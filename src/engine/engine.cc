@@ -187,7 +187,8 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
     (void)records_.remove(r.id);
   });
   BERTH_CHECK(file::mkdir_all(dir, 0700));
-  image::Snapshot snap = BERTH_TRY(st->prepare_snapshot(img, r.id));
+  image::Snapshot snap =
+      BERTH_TRY(st->prepare_snapshot(img, r.id, image::SnapshotMode::kAuto, opts.rm));
 
   SpecInputs in;
   in.id = r.id;

@@ -7,20 +7,22 @@ namespace {
 bool plain(const std::string& p) { return p.find_first_of(":,\\") == std::string::npos; }
 
 std::string mount_data(const std::vector<std::string>& lowers, const std::string& upper,
-                       const std::string& work) {
+                       const std::string& work, const OverlayWants& wants) {
   std::string d = "lowerdir=";
   for (size_t i = 0; i < lowers.size(); ++i) {
     if (i) d += ':';
     d += lowers[i];
   }
   d += ",upperdir=" + upper + ",workdir=" + work + ",index=off";
+  if (wants.volatile_upper) d += ",volatile";
   return d;
 }
 
 }  // namespace
 
 Result<OverlayPlan> plan_overlay(const std::vector<OverlayLayer>& layers, const std::string& upper,
-                                 const std::string& work, const OverlayCaps& caps) {
+                                 const std::string& work, const OverlayCaps& caps,
+                                 const OverlayWants& wants) {
   if (layers.empty()) return fail(invalid("overlay: no layers"));
   if (layers.size() > kOverlayMaxLayers)
     return fail(make_error(ErrorKind::kUnavailable,
@@ -44,15 +46,16 @@ Result<OverlayPlan> plan_overlay(const std::vector<OverlayLayer>& layers, const 
     plan.params.emplace_back("upperdir", upper);
     plan.params.emplace_back("workdir", work);
     plan.params.emplace_back("index", "off");
+    if (wants.volatile_upper) plan.params.emplace_back("volatile", "");
     return plan;
   }
-  std::string d = mount_data(abs, upper, work);
+  std::string d = mount_data(abs, upper, work, wants);
   if (abs_plain && d.size() < caps.page_size) {
     plan.form = OverlayPlan::Form::kAbsolute;
     plan.data = std::move(d);
     return plan;
   }
-  d = mount_data(shorts, upper, work);
+  d = mount_data(shorts, upper, work, wants);
   if (d.size() < caps.page_size && !caps.root_fd_path.empty()) {
     plan.form = OverlayPlan::Form::kShort;
     plan.data = std::move(d);

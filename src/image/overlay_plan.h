@@ -24,9 +24,18 @@ struct OverlayLayer {
 
 struct OverlayPlan {
   enum class Form { kAppend, kAbsolute, kShort } form = Form::kAppend;
-  // kAppend: fsconfig string parameters in order. Others: the mount(2) data string.
+  // kAppend: fsconfig parameters in order (an empty value: a flag). Others: the mount(2) data
+  // string.
   std::vector<std::pair<std::string, std::string>> params;
   std::string data;
+};
+
+// What the snapshot asks of the mount (as opposed to what the kernel can do, OverlayCaps).
+struct OverlayWants {
+  // overlayfs "volatile": no syncs of the upper layer, not even at unmount (which otherwise
+  // syncs the whole upper file system: ~2.5 ms per `run --rm` here). A crash of the host
+  // loses the layer's contents, so only for throwaway containers (`run --rm`), as podman does.
+  bool volatile_upper = false;
 };
 
 struct OverlayCaps {
@@ -39,6 +48,7 @@ inline constexpr size_t kOverlayMaxLayers = 500;
 
 // layers: base first (manifest order). upper and work: absolute paths.
 Result<OverlayPlan> plan_overlay(const std::vector<OverlayLayer>& layers, const std::string& upper,
-                                 const std::string& work, const OverlayCaps& caps);
+                                 const std::string& work, const OverlayCaps& caps,
+                                 const OverlayWants& wants = {});
 
 }  // namespace berth::image

@@ -33,7 +33,8 @@ Result<void> mount_fsconfig(const OverlayPlan& plan, const std::string& target) 
   UniqueFd fs(fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs) return fail(sys_error(errno, "fsopen overlay"));
   for (const auto& [k, v] : plan.params)
-    if (fsconfig(fs.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0) != 0)
+    if ((v.empty() ? fsconfig(fs.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0)
+                   : fsconfig(fs.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0)) != 0)
       return fail(sys_error(errno, "overlay option {}={}", k, v));
   if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
     return fail(sys_error(errno, "create overlay"));
@@ -53,7 +54,8 @@ bool lowerdir_append_supported(const std::string& some_dir) {
   return known;
 }
 
-Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& dir) {
+Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& dir,
+                           const OverlayWants& wants) {
   std::vector<OverlayLayer> layers;
   for (const auto& l : img.layers) {
     auto link =
@@ -75,7 +77,7 @@ Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& 
     (void)file::mkdir_all(empty, 0755);
     layers.push_back({empty, "empty"});
   }
-  OverlayPlan plan = BERTH_TRY(plan_overlay(layers, dir + "/upper", dir + "/work", caps));
+  OverlayPlan plan = BERTH_TRY(plan_overlay(layers, dir + "/upper", dir + "/work", caps, wants));
   std::string target = dir + "/rootfs";
   if (plan.form == OverlayPlan::Form::kAppend) return mount_fsconfig(plan, target);
   if (mount("overlay", target.c_str(), "overlay", 0, plan.data.c_str()) != 0)
@@ -95,7 +97,7 @@ Result<void> copy_layers(Store& s, const ImageRecord& img, const std::string& ro
 }  // namespace
 
 Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_view key,
-                                         SnapshotMode mode) {
+                                         SnapshotMode mode, bool throwaway) {
   if (!valid_key(key))
     return fail(invalid("snapshot key {:?}: letters, digits, '-', '_' and '.' only", key));
   StoreLock held = BERTH_TRY(lock(false));
@@ -112,7 +114,7 @@ Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_vie
       if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
         return fail(sys_error(errno, "mkdir {}{}", dir, sub));
     if (mode != SnapshotMode::kCopy) {
-      auto m = mount_overlay(*this, img, dir);
+      auto m = mount_overlay(*this, img, dir, {.volatile_upper = throwaway});
       if (m || mode == SnapshotMode::kOverlay) return m;
       log::info("overlayfs not usable ({}); copying the layers", m.error().text());
     }

@@ -131,8 +131,11 @@ class Store {
   Result<CheckReport> check(bool verify_blobs = true);
 
   // Snapshots (see snapshot.cc).
+  // throwaway: the snapshot dies with its container (`run --rm`), so its overlay skips all
+  // syncs (overlayfs "volatile"); a host crash may leave it unusable, never half-synced.
   Result<Snapshot> prepare_snapshot(const ImageRecord& img, std::string_view key,
-                                    SnapshotMode mode = SnapshotMode::kAuto);
+                                    SnapshotMode mode = SnapshotMode::kAuto,
+                                    bool throwaway = false);
   Result<void> remove_snapshot(std::string_view key);
   Result<std::vector<Snapshot>> list_snapshots();
 

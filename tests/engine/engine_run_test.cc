@@ -30,6 +30,18 @@ TEST_F(EngineRun, EchoExitCodesAndDockerErrorCodes) {
   EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
 }
 
+TEST_F(EngineRun, OnlyThrowawayRootsSkipSyncs) {
+  // `run --rm` mounts its overlay "volatile" (no syncs, not even at unmount); a container
+  // that is kept must not lose its files to a host crash, so its root syncs as usual.
+  std::string rm_root = ok(rm_none({"busybox", "grep", " / / ", "/proc/self/mountinfo"}));
+  EXPECT_NE(rm_root.find("volatile"), std::string::npos) << rm_root;
+  std::string kept = ok({"run", "--name", "kept", "--network", "none", "busybox", "grep", " / / ",
+                         "/proc/self/mountinfo"});
+  EXPECT_NE(kept.find("overlay"), std::string::npos) << kept;
+  EXPECT_EQ(kept.find("volatile"), std::string::npos) << kept;
+  ok({"rm", "kept"});
+}
+
 TEST_F(EngineRun, ProcessFlags) {
   std::string envfile = root() + "/env.list";
   std::ofstream(envfile) << "# a comment\nFROM_FILE=yes\n\nSECOND=2\n";

@@ -47,6 +47,24 @@ TEST(OverlayPlan, LegacyFormsFitThePage) {
   EXPECT_EQ(too_many.error().kind(), ErrorKind::kUnavailable);
 }
 
+TEST(OverlayPlan, VolatileOnlyWhenAskedInEveryForm) {
+  OverlayCaps caps;
+  auto plain = plan_overlay(layers(2), "/u", "/w", caps);
+  ASSERT_TRUE(plain);
+  for (const auto& [k, v] : plain->params) EXPECT_NE(k, "volatile");
+  auto vol = plan_overlay(layers(2), "/u", "/w", caps, {.volatile_upper = true});
+  ASSERT_TRUE(vol);
+  EXPECT_EQ(vol->params.back(), (std::pair<std::string, std::string>{"volatile", ""}));
+
+  caps.lowerdir_append = false;
+  auto legacy = plan_overlay(layers(2), "/u", "/w", caps, {.volatile_upper = true});
+  ASSERT_TRUE(legacy);
+  EXPECT_NE(legacy->data.find(",index=off,volatile"), std::string::npos);
+  auto legacy_plain = plan_overlay(layers(2), "/u", "/w", caps);
+  ASSERT_TRUE(legacy_plain);
+  EXPECT_EQ(legacy_plain->data.find("volatile"), std::string::npos);
+}
+
 TEST(OverlayPlan, RejectsBadInput) {
   OverlayCaps caps;
   EXPECT_FALSE(plan_overlay({}, "/u", "/w", caps));
