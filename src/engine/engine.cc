@@ -344,7 +344,8 @@ Result<void> Engine::setup_network(const Container& c) {
 
 void Engine::teardown_network(const std::string& id) {
   std::string ns = paths_.netns(id);
-  if (auto nets = networks(); nets) (void)(*nets)->detach_all(id);
+  // The container is gone: its namespace goes next, and the kernel deletes the veths with it.
+  if (auto nets = networks(); nets) (void)(*nets)->detach_all(id, /*namespace_going=*/true);
   (void)net::remove_netns(ns);
 }
 

@@ -96,7 +96,8 @@ Result<Attachment> Manager::attach(const AttachRequest& req) {
       if (x.network_id == n.id) used.insert(x.ip);
     }
     if (req.ip.empty()) {
-      e.ip = BERTH_TRY(allocate_ip(n.subnet, n.gateway, used));
+      e.ip = BERTH_TRY(allocate_ip(n.subnet, n.gateway, used, store_.last_ip(n.id)));
+      BERTH_CHECK(store_.set_last_ip(n.id, e.ip));
     } else {
       e.ip = BERTH_TRY(claim_ip(n.subnet, n.gateway, used, BERTH_TRY(parse_ipv4(req.ip))));
     }

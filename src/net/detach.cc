@@ -10,7 +10,8 @@
 
 namespace berth::net {
 
-Result<void> Manager::detach(const std::string& container_id, const std::string& network) {
+Result<void> Manager::detach(const std::string& container_id, const std::string& network,
+                             bool namespace_going) {
   EndpointRecord e;
   {
     auto lock = BERTH_TRY(store_.lock());
@@ -38,14 +39,15 @@ Result<void> Manager::detach(const std::string& container_id, const std::string&
     BERTH_CHECK(store_.put_endpoint(e));
   }
   // Deleting the host end deletes the pair; the container keeps only lo for this network.
-  BERTH_CHECK(detail::delete_link(e.host_veth));
+  // When the namespace goes, the kernel deletes the pair with it (see network.h).
+  if (!namespace_going) BERTH_CHECK(detail::delete_link(e.host_veth));
   auto lock = BERTH_TRY(store_.lock());
   BERTH_CHECK(store_.remove_endpoint(e.network_id, e.container_id));
   auto nets = BERTH_TRY(detail::load_networks(cfg_, store_));
   return detail::sync(cfg_, store_, nets);
 }
 
-Result<void> Manager::detach_all(const std::string& container_id) {
+Result<void> Manager::detach_all(const std::string& container_id, bool namespace_going) {
   std::vector<std::string> nets;
   {
     auto lock = BERTH_TRY(store_.lock());
@@ -53,7 +55,7 @@ Result<void> Manager::detach_all(const std::string& container_id) {
       if (e.container_id == container_id) nets.push_back(e.network_id);
   }
   for (const auto& n : nets) {
-    auto r = detach(container_id, n);
+    auto r = detach(container_id, n, namespace_going);
     if (!r && r.error().kind() != ErrorKind::kNotFound) return r;
   }
   return {};

@@ -45,7 +45,9 @@ Result<void> write_sysctl(const std::string& path, std::string_view value);
 // networks with active endpoints; no table without any), bridges (removed from networks
 // without endpoints), dns/records, and one responder per DNS network with active endpoints
 // (started or stopped). Called under the lock after every change.
-Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkRecord>& nets);
+// force: apply the nftables table even if it looks unchanged (gc: repair what others did).
+Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkRecord>& nets,
+                  bool force = false);
 
 // DNS responders.
 bool responder_running(const Store& s, const std::string& net_id);

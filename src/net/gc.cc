@@ -85,7 +85,7 @@ Result<GcReport> Manager::gc(const IsLive& is_live) {
   std::vector<std::string> before;
   for (const auto& id : detail::responder_ids(store_))
     if (detail::responder_running(store_, id)) before.push_back(id);
-  BERTH_CHECK(detail::sync(cfg_, store_, nets));
+  BERTH_CHECK(detail::sync(cfg_, store_, nets, /*force=*/true));
   for (const auto& id : before)
     if (!detail::responder_running(store_, id)) rep.removed.push_back("DNS responder of " + id);
   for (const auto& r : rep.removed) log::info("network gc: removed {}", r);

@@ -10,8 +10,13 @@ bool reserved(const Subnet& s, Ipv4 gw, Ipv4 ip) {
 
 }  // namespace
 
-Result<Ipv4> allocate_ip(const Subnet& subnet, Ipv4 gateway, const std::set<Ipv4>& used) {
-  for (uint64_t n = 1; n + 1 < subnet.size(); ++n) {
+Result<Ipv4> allocate_ip(const Subnet& subnet, Ipv4 gateway, const std::set<Ipv4>& used,
+                         Ipv4 after) {
+  uint64_t hosts = subnet.size();
+  uint64_t start = subnet.contains(after) ? (after.v - subnet.base.v) % hosts : 0;
+  for (uint64_t i = 1; i < hosts; ++i) {
+    uint64_t n = (start + i) % hosts;
+    if (n == 0 || n + 1 == hosts) continue;  // network and broadcast addresses
     Ipv4 ip = subnet.host(static_cast<uint32_t>(n));
     if (!reserved(subnet, gateway, ip) && !used.contains(ip)) return ip;
   }

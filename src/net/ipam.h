@@ -10,9 +10,12 @@
 
 namespace berth::net {
 
-// The lowest host address of subnet that is not the network or broadcast address, the
-// gateway, or in used. kUnavailable when the subnet is full.
-Result<Ipv4> allocate_ip(const Subnet& subnet, Ipv4 gateway, const std::set<Ipv4>& used);
+// The first host address after `after` (wrapping round to the lowest) that is not the
+// network or broadcast address, the gateway, or in used. kUnavailable when the subnet is
+// full. Handing addresses out in turn, as Docker does, keeps a just-freed address (and its
+// MAC, 02:42 + the address) unused while the kernel is still deleting its old veth.
+Result<Ipv4> allocate_ip(const Subnet& subnet, Ipv4 gateway, const std::set<Ipv4>& used,
+                         Ipv4 after = {});
 // A requested address: inside the subnet, not reserved, not used.
 Result<Ipv4> claim_ip(const Subnet& subnet, Ipv4 gateway, const std::set<Ipv4>& used, Ipv4 want);
 // The first subnet of the given prefix length inside pool that overlaps none of taken.

@@ -122,15 +122,22 @@ class Manager {
   Result<NetworkInfo> inspect(const std::string& name_or_id);
   // kFailedPrecondition while containers are attached, and for the default network.
   Result<void> remove(const std::string& name_or_id);
-  // Removes every user network without containers; returns their names.
+  // Removes every user network without containers; returns their names. Idle networks that
+  // stay (the default one) give back their bridge and rules.
   Result<std::vector<std::string>> prune();
 
   // Containers. attach() returns once the interface is up, the address routed, the ports
   // published and the name resolvable; on error nothing of it remains.
   Result<Attachment> attach(const AttachRequest& req);
-  // kNotFound when the container is not on that network.
-  Result<void> detach(const std::string& container_id, const std::string& network);
-  Result<void> detach_all(const std::string& container_id);
+  // kNotFound when the container is not on that network. namespace_going: the caller is
+  // about to drop the container's network namespace (the container is gone), and the kernel
+  // deletes the veth pair with it, off the caller's path: deleting it here waits ~30 ms for
+  // the kernel's RCU grace periods. Addresses are handed out in turn, so the freed address
+  // is not reused while that happens (allocate_ip), and gc removes a veth left over if the
+  // namespace lives on.
+  Result<void> detach(const std::string& container_id, const std::string& network,
+                      bool namespace_going = false);
+  Result<void> detach_all(const std::string& container_id, bool namespace_going = false);
   Result<std::vector<Attachment>> attachments(const std::string& container_id);
   // The container's /etc files from all its attachments (call after attach/connect).
   Result<EtcFiles> etc_files(const std::string& container_id);

@@ -214,11 +214,18 @@ Result<std::vector<std::string>> Manager::prune() {
   auto nets = BERTH_TRY(detail::load_networks(cfg_, store_));
   std::vector<std::string> removed;
   for (const auto& n : std::vector<NetworkRecord>(nets)) {
-    if (n.is_default) continue;
     if (!BERTH_TRY(store_.endpoints(n.id)).empty()) continue;
+    if (n.is_default) {
+      // The default network stays, but an idle one gives back its bridge and rules (they
+      // come back with its next container).
+      BERTH_CHECK(detail::stop_responder(store_, n.id));
+      BERTH_CHECK(detail::remove_bridge(cfg_, n));
+      continue;
+    }
     BERTH_CHECK(remove_locked(cfg_, store_, nets, n));
     removed.push_back(n.name);
   }
+  BERTH_CHECK(detail::sync(cfg_, store_, nets));
   return removed;
 }
 

@@ -2,10 +2,18 @@
 
 // Only the types and constants: the functions come from dynlib (see base/dynlib.h).
 #include <nftables/libnftables.h>
+// The ruleset generation is asked with a bare netlink request (libmnl), not libnftables.
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/dynlib.h"
 
@@ -101,6 +109,44 @@ Result<std::string> list_json(const std::string& command) {
   }
   const char* out = nft.ctx_get_output_buffer(ctx.get());
   return std::string(out ? out : "");
+}
+
+Result<uint32_t> generation() {
+  std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open(NETLINK_NETFILTER),
+                                                       mnl_socket_close);
+  if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) != 0)
+    return fail(sys_error(errno, "nftables: open a netfilter netlink socket"));
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  uint32_t seq = static_cast<uint32_t>(time(nullptr));
+  nlh->nlmsg_seq = seq;
+  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  nfg->nfgen_family = AF_UNSPEC;
+  nfg->version = NFNETLINK_V0;
+  nfg->res_id = 0;
+  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0)
+    return fail(sys_error(errno, "nftables: ask the ruleset generation"));
+  std::optional<uint32_t> gen;
+  auto cb = [](const nlmsghdr* h, void* data) -> int {
+    auto* out = static_cast<std::optional<uint32_t>*>(data);
+    mnl_attr_parse(
+        h, sizeof(nfgenmsg),
+        [](const nlattr* a, void* d) -> int {
+          if (mnl_attr_get_type(a) == NFTA_GEN_ID && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+            *static_cast<std::optional<uint32_t>*>(d) = ntohl(mnl_attr_get_u32(a));
+          return MNL_CB_OK;
+        },
+        out);
+    return MNL_CB_OK;
+  };
+  ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
+  if (n < 0) return fail(sys_error(errno, "nftables: read the ruleset generation"));
+  if (mnl_cb_run(buf, static_cast<size_t>(n), seq, mnl_socket_get_portid(nl.get()), cb, &gen) < 0)
+    return fail(sys_error(errno, "nftables: read the ruleset generation"));
+  if (!gen) return fail(make_error(ErrorKind::kInternal, "nftables: no generation in the answer"));
+  return *gen;
 }
 
 Result<bool> table_exists(const std::string& name) {

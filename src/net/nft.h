@@ -2,6 +2,7 @@
 // is called in-process (no nft binary); its output and errors are captured in buffers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/result.h"
@@ -12,6 +13,9 @@ namespace berth::net::nft {
 Result<void> run(const std::string& script);
 // Runs a list command ("list ruleset") and returns its JSON output.
 Result<std::string> list_json(const std::string& command);
+// The kernel's ruleset generation: it changes with every change to any nftables table, by
+// anyone. Asked over netlink directly (no libnftables load).
+Result<uint32_t> generation();
 // True when `table ip NAME` exists.
 Result<bool> table_exists(const std::string& name);
 

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "oci/json_read.h"
 
 namespace berth::net {
@@ -196,7 +197,19 @@ Result<void> Store::put_network(const NetworkRecord& n) const {
   return file::write_atomic(dir_ + "/nets/" + n.id + ".json", network_to_json(n), 0644);
 }
 
+Ipv4 Store::last_ip(const std::string& network_id) const {
+  auto text = file::read(dir_ + "/nets/" + network_id + ".last");
+  if (!text) return Ipv4{};
+  auto ip = parse_ipv4(trim(*text));
+  return ip ? *ip : Ipv4{};
+}
+
+Result<void> Store::set_last_ip(const std::string& network_id, Ipv4 ip) const {
+  return file::write_atomic(dir_ + "/nets/" + network_id + ".last", ip.str() + "\n", 0644);
+}
+
 Result<void> Store::remove_network(const std::string& id) const {
+  ::unlink((dir_ + "/nets/" + id + ".last").c_str());
   if (::unlink((dir_ + "/nets/" + id + ".json").c_str()) != 0 && errno != ENOENT)
     return fail(sys_error(errno, "remove network record {}", id));
   ::rmdir((dir_ + "/endpoints/" + id).c_str());

@@ -82,6 +82,9 @@ class Store {
   Result<std::vector<NetworkRecord>> networks() const;
   Result<void> put_network(const NetworkRecord& n) const;
   Result<void> remove_network(const std::string& id) const;
+  // The address last handed out on a network (0.0.0.0 when none yet), for allocate_ip.
+  Ipv4 last_ip(const std::string& network_id) const;
+  Result<void> set_last_ip(const std::string& network_id, Ipv4 ip) const;
 
   Result<std::vector<EndpointRecord>> endpoints(const std::string& network_id) const;
   Result<std::vector<EndpointRecord>> all_endpoints() const;

@@ -8,6 +8,7 @@
 #include "net/dns_records.h"
 #include "net/dns_server.h"
 #include "net/etc_files.h"
+#include "net/netlink.h"
 #include "net/nft.h"
 #include "net/ruleset.h"
 
@@ -35,20 +36,40 @@ DnsUpstreams upstreams(const Config& c, const NetworkRecord& n) {
   return u;
 }
 
+// The nftables table is rebuilt as a whole, but only when it would change: loading
+// libnftables and running a script cost several ms, and most attaches and detaches (no ports
+// published, the network's bridge already up) leave it as it is. The last script applied and
+// the kernel's ruleset generation right after it are kept in <net dir>/nft.applied; the same
+// script with the same generation (nobody changed any table since) is skipped.
+Result<void> apply_table(const Store& s, const std::string& script, bool force) {
+  std::string state_path = s.dir() + "/nft.applied";
+  auto gen = nft::generation();
+  if (!force && gen) {
+    auto last = file::read(state_path);
+    if (last && *last == fmt::format("{}\n{}", *gen, script)) return {};
+  }
+  BERTH_CHECK(nft::run(script));
+  if (auto after = nft::generation(); after)
+    BERTH_CHECK(file::write_atomic(state_path, fmt::format("{}\n{}", *after, script), 0600, false));
+  else
+    (void)::unlink(state_path.c_str());
+  return {};
+}
+
 }  // namespace
 
-Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkRecord>& nets) {
+Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkRecord>& nets,
+                  bool force) {
   std::vector<EndpointRecord> eps = BERTH_TRY(s.all_endpoints());
   std::map<std::string, const NetworkRecord*> by_id;
   for (const auto& n : nets) by_id[n.id] = &n;
 
   RuleSetInput in{c.table, {}, {}};
   std::vector<DnsRecord> names;
-  std::set<std::string> dns_needed, active_nets, any_nets;
+  std::set<std::string> dns_needed, active_nets;
   for (const auto& e : eps) {
     auto it = by_id.find(e.network_id);
     if (it == by_id.end()) continue;
-    any_nets.insert(e.network_id);
     if (e.state != EndpointState::kActive) continue;
     const NetworkRecord& n = *it->second;
     active_nets.insert(n.id);
@@ -61,15 +82,22 @@ Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkReco
     r.names.push_back(e.container_id.substr(0, 12));
     names.push_back(std::move(r));
   }
-  // Only networks in use have rules; with no container at all the table goes too.
+  // A network's bridge, once made, stays up while the network exists (as Docker's docker0
+  // does), with its rules: making and deleting it around every container cost ~45 ms of
+  // kernel time (netdev unregistration waits for RCU) and two table rebuilds. `network rm`
+  // and `network prune` take bridges down. Rules: for every network whose bridge is up or
+  // that has containers; with none, the table goes too.
+  std::set<std::string> bridges_up;
+  {
+    Netlink nl = BERTH_TRY(Netlink::open());
+    for (const auto& l : BERTH_TRY(nl.links()))
+      if (l.kind == "bridge") bridges_up.insert(l.name);
+  }
   for (const auto& n : nets)
-    if (active_nets.contains(n.id)) in.networks.push_back({n.bridge, n.subnet, n.internal});
+    if (active_nets.contains(n.id) || bridges_up.contains(n.bridge))
+      in.networks.push_back({n.bridge, n.subnet, n.internal});
   std::string script = in.networks.empty() ? delete_table_script(c.table) : build_ruleset(in);
-  BERTH_CHECK_CTX(nft::run(script), "apply nftables table {}", c.table);
-  // A bridge lives while its network has endpoints (even ones being set up: their owners
-  // made or use it after recording themselves).
-  for (const auto& n : nets)
-    if (!any_nets.contains(n.id)) BERTH_CHECK(remove_bridge(c, n));
+  BERTH_CHECK_CTX(apply_table(s, script, force), "apply nftables table {}", c.table);
   BERTH_CHECK(write_if_changed(s.dns_dir() + "/records", format_dns_records(names)));
 
   for (const auto& n : nets) {

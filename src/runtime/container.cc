@@ -372,12 +372,12 @@ Result<void> ContainerHandler::remove(std::string_view id, bool force) {
   if (cg && *cg) {
     kill_cgroup(**cg);
     BERTH_CHECK_CTX((*cg)->destroy(), "delete container {:?}", id);
-    // The default parent, /berth, goes when it is empty.
-    // Parents berth made go when empty: the default /berth, and on a host without systemd
-    // the slices of a systemd-form path (systemd would remove those itself).
-    if (st.cgroup_path == fmt::format("/berth/{}", id)) {
-      cgroup::remove_if_empty((*cg)->layout(), "/berth");
-    } else if (st.systemd_cgroup) {
+    // The default parent, /berth, stays (as Docker's /docker does): made again for every
+    // container it cost a mkdir in each of the 11 hierarchies of a v1 host, and a new v1
+    // cpuset parent is slow to make (~1.7 ms) and must be filled before it takes tasks. On a
+    // host without systemd, the slices of a systemd-form path go when empty (systemd would
+    // remove those itself).
+    if (st.systemd_cgroup) {
       for (std::string p = path::dirname(st.cgroup_path);
            p != "/" && p.size() > 6 && p.substr(p.size() - 6) == ".slice"; p = path::dirname(p))
         cgroup::remove_if_empty((*cg)->layout(), p);

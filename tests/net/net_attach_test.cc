@@ -27,6 +27,21 @@ TEST_F(NetTest, NoNetworkMeansOnlyLoopback) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 
+// The table is rebuilt only when it would change (see sync.cc): a table someone else deleted
+// meanwhile (the ruleset generation moved) is put back by the next attach.
+TEST_F(NetTest, TableComesBackAfterSomeoneElseDeletedIt) {
+  Ctr one = make_ctr("one");
+  ASSERT_TRUE(mgr_->attach({.container_id = one.id, .netns_path = one.netns}));
+  ASSERT_TRUE(mgr_->detach(one.id, ""));
+  ASSERT_TRUE(*nft::table_exists(cfg_.table));
+  ASSERT_TRUE(nft::run("delete table ip " + cfg_.table));
+  ASSERT_FALSE(*nft::table_exists(cfg_.table));
+  Ctr two = make_ctr("two");
+  ASSERT_TRUE(mgr_->attach({.container_id = two.id, .netns_path = two.netns}));
+  EXPECT_TRUE(*nft::table_exists(cfg_.table));
+  ASSERT_TRUE(mgr_->detach(two.id, ""));
+}
+
 TEST_F(NetTest, AttachGivesAddressRouteMacAndEtcFiles) {
   Ctr c = make_ctr("web");
   auto a = mgr_->attach({.container_id = c.id,
@@ -68,9 +83,15 @@ TEST_F(NetTest, AttachGivesAddressRouteMacAndEtcFiles) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].host_veth, a->host_veth);
 
-  // Leaving: the veth pair, the record, the rules and (last container) the bridge go.
+  // Leaving: the veth pair and the record go; the bridge and its rules stay up for the next
+  // container (as docker0 does) until `network prune` takes an idle network down.
   ASSERT_TRUE(mgr_->detach(c.id, ""));
   EXPECT_FALSE(link_exists(a->host_veth));
+  EXPECT_TRUE(link_exists(cfg_.default_bridge));
+  EXPECT_TRUE(*nft::table_exists(cfg_.table));
+  auto pruned = mgr_->prune();
+  ASSERT_TRUE(pruned) << pruned.error().text();
+  EXPECT_TRUE(pruned->empty());  // the default network itself is never removed
   EXPECT_FALSE(link_exists(cfg_.default_bridge));
   EXPECT_FALSE(*nft::table_exists(cfg_.table));
   auto links = in(c, {busybox(), "ip", "-o", "link"});
@@ -92,10 +113,18 @@ TEST_F(NetTest, AddressesAreReusedAfterDetachAndDuplicatesRefused) {
   ASSERT_TRUE(rb);
   EXPECT_NE(ra->ip, rb->ip);
   ASSERT_TRUE(mgr_->detach_all(a.id));
+  // Addresses go out in turn: a's freed address waits while the next ones are handed out;
+  // it is given again when the turn comes round (and can be asked for at once).
   Ctr c = make_ctr("c");
   auto rc = mgr_->attach({.container_id = c.id, .netns_path = c.netns});
   ASSERT_TRUE(rc);
-  EXPECT_EQ(rc->ip, ra->ip);  // the lowest free address again
+  EXPECT_NE(rc->ip, ra->ip);
+  EXPECT_EQ(rc->ip.v, rb->ip.v + 1);
+  ASSERT_TRUE(mgr_->detach_all(c.id));
+  Ctr e = make_ctr("e");
+  auto re = mgr_->attach({.container_id = e.id, .netns_path = e.netns, .ip = ra->ip.str()});
+  ASSERT_TRUE(re) << re.error().text();
+  EXPECT_EQ(re->ip, ra->ip);
   // A failed attach (namespace gone) leaves nothing.
   Ctr d = make_ctr("d");
   remove_ctr(d);

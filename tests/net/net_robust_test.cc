@@ -107,11 +107,12 @@ TEST_F(NetTest, KilledMidSetupLeavesNothingAfterGc) {
     for (const auto& net : {info->net.id, def->net.id})
       EXPECT_FALSE(nl->link(detail::veth_name(cfg_, net, c.id)).has_value()) << c.name;
   // Then the keeper dies: gc without the engine's view still sees its veth, so it stays; with
-  // the view, it goes, and with it the rules and the bridge.
+  // the view, it goes; the idle bridge and its rules stay until prune.
   ASSERT_TRUE(mgr_->gc());
   EXPECT_EQ(mgr_->inspect("bridge")->endpoints.size(), 1u);
   ASSERT_TRUE(mgr_->gc([](const std::string&) { return false; }));
   EXPECT_TRUE(mgr_->inspect("bridge")->endpoints.empty());
+  ASSERT_TRUE(mgr_->prune());
   EXPECT_FALSE(*nft::table_exists(cfg_.table));
   EXPECT_FALSE(nl->link(cfg_.default_bridge).has_value());
 }

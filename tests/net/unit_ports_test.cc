@@ -152,6 +152,22 @@ TEST(NetIpam, AllocatesLowestFreeSkippingReserved) {
   EXPECT_EQ(allocate_ip(s, gw, used)->str(), "10.87.0.4");
 }
 
+TEST(NetIpam, HandsAddressesOutInTurnSoAFreedOneWaits) {
+  Subnet s = *parse_subnet("10.87.0.0/29");
+  Ipv4 gw = *gateway_for(s, Ipv4{});
+  // After .3 comes .4 even though .2 is free; past the end it wraps round to the lowest.
+  EXPECT_EQ(allocate_ip(s, gw, {}, *parse_ipv4("10.87.0.3"))->str(), "10.87.0.4");
+  EXPECT_EQ(allocate_ip(s, gw, {}, *parse_ipv4("10.87.0.6"))->str(), "10.87.0.2");
+  std::set<Ipv4> used = {*parse_ipv4("10.87.0.5"), *parse_ipv4("10.87.0.6")};
+  EXPECT_EQ(allocate_ip(s, gw, used, *parse_ipv4("10.87.0.4"))->str(), "10.87.0.2");
+  // A `last` outside the subnet (another network's, or none) starts from the lowest.
+  EXPECT_EQ(allocate_ip(s, gw, {}, *parse_ipv4("192.168.1.1"))->str(), "10.87.0.2");
+  used = {*parse_ipv4("10.87.0.2"), *parse_ipv4("10.87.0.3"), *parse_ipv4("10.87.0.4"),
+          *parse_ipv4("10.87.0.5"), *parse_ipv4("10.87.0.6")};
+  EXPECT_EQ(allocate_ip(s, gw, used, *parse_ipv4("10.87.0.3")).error().kind(),
+            ErrorKind::kUnavailable);
+}
+
 TEST(NetIpam, GatewayElsewhereAndClaims) {
   Subnet s = *parse_subnet("10.87.0.0/24");
   Ipv4 gw = *gateway_for(s, *parse_ipv4("10.87.0.254"));
