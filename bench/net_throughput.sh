@@ -16,6 +16,7 @@ root=$(mktemp -d /tmp/berth-bench-net-XXXXXX)
 ns="berth-bench-$$"
 cleanup() {
   "$BERTH" --root "$root" network disconnect bridge bench >/dev/null 2>&1 || true
+  "$BERTH" --root "$root" network prune >/dev/null 2>&1 || true  # the idle bridge and rules
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$root"
 }

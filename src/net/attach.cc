@@ -51,7 +51,7 @@ Result<void> configure_inside(int netns_fd, const EndpointRecord& e, const Netwo
   BERTH_CHECK(nl.add_address(link.index, e.ip, n.subnet.prefix));
   BERTH_CHECK(nl.set_up(link.index));
   if (!n.internal) {
-    auto r = nl.add_default_route(n.gateway, link.index);
+    auto r = nl.add_default_route(n.gateway, link.index, detail::uplink_mtu());
     // A second network does not replace the first one's default route.
     if (!r && r.error().kind() != ErrorKind::kAlreadyExists) return r;
   }
@@ -150,7 +150,8 @@ Result<Attachment> Manager::attach(const AttachRequest& req) {
     uint8_t mac[6];
     mac_for(e.ip, mac);
     BERTH_CHECK(nl.create_veth(e.host_veth, detail::veth_alias(cfg_, n.id, e.container_id),
-                               bridge.index, e.ifname, netns.get(), mac));
+                               bridge.index, e.ifname, netns.get(), mac,
+                               bridge.mtu >= detail::kLinkMtu ? detail::kLinkMtu : 0));
     auto veth = BERTH_TRY(nl.link(e.host_veth));
     BERTH_CHECK(nl.set_hairpin(veth.index));
   }

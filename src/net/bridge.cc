@@ -45,7 +45,7 @@ Result<void> ensure_bridge(const Config& c, const NetworkRecord& n) {
     // containers have 02:42 + theirs (no container has the gateway's address).
     uint8_t mac[6];
     mac_for(n.gateway, mac);
-    auto made = nl.create_bridge(n.bridge, alias, mac);
+    auto made = nl.create_bridge(n.bridge, alias, mac, kLinkMtu);
     if (!made && made.error().kind() != ErrorKind::kAlreadyExists)  // another process won
       return fail(std::move(made.error()));
     link = nl.link(n.bridge);
@@ -68,6 +68,21 @@ Result<void> ensure_bridge(const Config& c, const NetworkRecord& n) {
       write_sysctl(fmt::format("/proc/sys/net/ipv4/conf/{}/route_localnet", n.bridge), "1"));
   if (!link->up) BERTH_CHECK(nl.set_up(link->index));
   return {};
+}
+
+uint32_t uplink_mtu() {
+  // /proc/net/route: Iface Destination Gateway ...; the default route has destination 0.
+  auto text = file::read("/proc/net/route");
+  if (text) {
+    for (const auto& line : split(*text, '\n')) {
+      auto f = split(line, '\t');
+      if (f.size() < 2 || f[1] != "00000000") continue;
+      auto mtu = file::read(fmt::format("/sys/class/net/{}/mtu", f[0]));
+      auto v = mtu ? parse_int(trim(*mtu)) : std::nullopt;
+      if (v && *v >= 576 && *v <= 65535) return static_cast<uint32_t>(*v);
+    }
+  }
+  return 1500;
 }
 
 Result<void> remove_bridge(const Config& c, const NetworkRecord& n) {

@@ -118,6 +118,7 @@ int link_cb(const nlmsghdr* nlh, void* data) {
   if (tb[IFLA_IFNAME]) l.name = mnl_attr_get_str(tb[IFLA_IFNAME]);
   if (tb[IFLA_IFALIAS]) l.alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
   if (tb[IFLA_MASTER]) l.master = static_cast<int>(mnl_attr_get_u32(tb[IFLA_MASTER]));
+  if (tb[IFLA_MTU]) l.mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
   if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == l.mac.size())
     memcpy(l.mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), l.mac.size());
   if (tb[IFLA_LINKINFO]) {
@@ -190,7 +191,7 @@ Result<LinkInfo> Netlink::link(const std::string& name) {
 }
 
 Result<void> Netlink::create_bridge(const std::string& name, const std::string& alias,
-                                    const uint8_t mac[6]) {
+                                    const uint8_t mac[6], uint32_t mtu) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWLINK;
@@ -199,6 +200,7 @@ Result<void> Netlink::create_bridge(const std::string& name, const std::string& 
   ifm->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   if (mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+  if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
@@ -209,7 +211,7 @@ Result<void> Netlink::create_bridge(const std::string& name, const std::string& 
 
 Result<void> Netlink::create_veth(const std::string& name, const std::string& alias, int master,
                                   const std::string& peer_name, int peer_netns_fd,
-                                  const uint8_t peer_mac[6]) {
+                                  const uint8_t peer_mac[6], uint32_t mtu) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWLINK;
@@ -220,6 +222,7 @@ Result<void> Netlink::create_veth(const std::string& name, const std::string& al
   ifm->ifi_change = IFF_UP;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   if (master > 0) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
+  if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
   nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -230,6 +233,7 @@ Result<void> Netlink::create_veth(const std::string& name, const std::string& al
   if (peer_netns_fd >= 0)
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns_fd));
   if (peer_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
+  if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
   mnl_attr_nest_end(nlh, peer);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);
@@ -339,7 +343,7 @@ Result<void> Netlink::set_master(int index, int master) {
   return request(nlh, fmt::format("set master of link {} to {}", index, master));
 }
 
-Result<void> Netlink::add_default_route(Ipv4 gateway, int index) {
+Result<void> Netlink::add_default_route(Ipv4 gateway, int index, uint32_t mtu) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWROUTE;
@@ -353,6 +357,11 @@ Result<void> Netlink::add_default_route(Ipv4 gateway, int index) {
   rtm->rtm_type = RTN_UNICAST;
   mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gateway.v));
   mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(index));
+  if (mtu) {
+    nlattr* metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+    mnl_attr_put_u32(nlh, RTAX_MTU, mtu);
+    mnl_attr_nest_end(nlh, metrics);
+  }
   return request(nlh, fmt::format("add default route via {}", gateway.str()));
 }
 

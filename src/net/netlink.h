@@ -24,6 +24,7 @@ struct LinkInfo {
   std::string alias;  // IFLA_IFALIAS: berth marks the links it owns here
   std::string kind;   // "bridge", "veth", ... ("" when unknown)
   int master = 0;
+  uint32_t mtu = 0;
   bool up = false;
   std::array<uint8_t, 6> mac{};  // IFLA_ADDRESS (zero when the link has none)
 };
@@ -49,12 +50,12 @@ class Netlink {
   // without one, the kernel gives the bridge the lowest MAC of its ports, so its address
   // changes as ports come and go.
   Result<void> create_bridge(const std::string& name, const std::string& alias,
-                             const uint8_t mac[6] = nullptr);
+                             const uint8_t mac[6] = nullptr, uint32_t mtu = 0);
   // Creates the pair with the peer directly in its namespace (never visible in this one),
   // the host side attached to its bridge and up, the peer with its MAC, both in one message.
   Result<void> create_veth(const std::string& name, const std::string& alias, int master,
                            const std::string& peer_name, int peer_netns_fd,
-                           const uint8_t peer_mac[6]);
+                           const uint8_t peer_mac[6], uint32_t mtu = 0);
   // kNotFound when absent.
   Result<void> delete_link(int index);
   Result<void> set_up(int index);
@@ -71,7 +72,8 @@ class Netlink {
   Result<void> delete_address(int index, Ipv4 ip, int prefix);
   // Makes link `index` a port of bridge `master` (0: no bridge).
   Result<void> set_master(int index, int master);
-  Result<void> add_default_route(Ipv4 gateway, int index);
+  // mtu: the route's MTU metric (0: the device's), which also sets TCP's MSS on it.
+  Result<void> add_default_route(Ipv4 gateway, int index, uint32_t mtu = 0);
   // Destinations of every IPv4 route in the main table (for subnet collision checks).
   Result<std::vector<Subnet>> routes();
 

@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "base/strings.h"
+#include "net/detail.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "net_fixture.h"
@@ -66,6 +67,14 @@ TEST_F(NetTest, AttachGivesAddressRouteMacAndEtcFiles) {
   EXPECT_NE(route.out.find("default via " + a->gateway.str()), std::string::npos) << route.out;
   auto mac = in(c, {busybox(), "ip", "-o", "link", "show", "eth0"});
   EXPECT_NE(mac.out.find("link/ether " + a->mac + " "), std::string::npos) << mac.out;
+  // 64 KiB frames inside the network (the bridge, both veth ends); the way out through the
+  // host's uplink has the uplink's MTU, as a route metric that TCP takes its MSS from.
+  EXPECT_NE(mac.out.find("mtu 65535"), std::string::npos) << mac.out;
+  EXPECT_EQ(berth::test::read_file("/sys/class/net/" + a->host_veth + "/mtu"), "65535\n");
+  EXPECT_EQ(berth::test::read_file("/sys/class/net/" + cfg_.default_bridge + "/mtu"), "65535\n");
+  auto full_route = in(c, {"/usr/sbin/ip", "route", "show", "default"});
+  EXPECT_NE(full_route.out.find(fmt::format("mtu {}", detail::uplink_mtu())), std::string::npos)
+      << full_route.out << full_route.err;
   // The gateway (the host) answers over the bridge.
   auto ping = in(c, {busybox(), "ping", "-c", "1", "-W", "3", a->gateway.str()});
   EXPECT_EQ(ping.exit_code, 0) << ping.out << ping.err;
