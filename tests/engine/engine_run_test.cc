@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <set>
 
 #include "engine/engine_fixture.h"
@@ -28,6 +29,29 @@ TEST_F(EngineRun, EchoExitCodesAndDockerErrorCodes) {
   EXPECT_NE(badflag.err.find("memory"), std::string::npos) << badflag.err;
   // --rm leaves no record.
   EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
+}
+
+// Each area builds only its own verbs when the command line names one of them (app.h): a
+// verb listed under the wrong area would then be unknown. Every verb of the full help must
+// answer its own --help.
+TEST_F(EngineRun, EveryVerbHasHelp) {
+  std::string help = ok({"--help"});
+  size_t at = help.find("Subcommands:");
+  ASSERT_NE(at, std::string::npos) << help;
+  std::istringstream lines(help.substr(at));
+  std::string line;
+  std::getline(lines, line);
+  int verbs = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string verb;
+    if (!(words >> verb)) continue;
+    ++verbs;
+    CmdResult r = berth({verb, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.err;
+    EXPECT_NE(r.out.find("Usage: berth " + verb), std::string::npos) << verb << ": " << r.out;
+  }
+  EXPECT_GE(verbs, 35);
 }
 
 TEST_F(EngineRun, OnlyThrowawayRootsSkipSyncs) {

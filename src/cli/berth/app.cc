@@ -1,6 +1,8 @@
 #include "cli/berth/app.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "base/log.h"
@@ -10,6 +12,7 @@ namespace {
 
 struct Registered {
   const char* area;
+  std::vector<std::string_view> verbs;
   VerbAdder add;
 };
 
@@ -22,7 +25,27 @@ BerthAction* chosen = nullptr;
 
 }  // namespace
 
-BerthVerbs::BerthVerbs(const char* area, VerbAdder add) { registry().push_back({area, add}); }
+BerthVerbs::BerthVerbs(const char* area, std::initializer_list<const char*> verbs, VerbAdder add) {
+  registry().push_back({area, {verbs.begin(), verbs.end()}, add});
+}
+
+namespace {
+
+// The verb of a command line: its first word that is not a global option or its value.
+std::string_view find_verb(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--root" || a == "--state" || a == "--config") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("-")) continue;
+    return a;
+  }
+  return {};
+}
+
+}  // namespace
 
 void on_berth_run(CLI::App* sub, BerthAction action) {
   auto* a = new BerthAction(std::move(action));  // lives as long as the process
@@ -41,7 +64,13 @@ int run_berth_cli(int argc, char** argv) {
   app.add_option("--state", g.state, "runtime state directory (on tmpfs)")->capture_default_str();
   app.add_option("--config", g.config, "config file (default: <root>/config.json)");
   app.add_flag("--debug", g.debug, "log debug messages");
-  for (const auto& r : registry()) r.add(app, g);
+  std::string_view verb = find_verb(argc, argv);
+  auto names = [&](const Registered& r) {
+    return std::find(r.verbs.begin(), r.verbs.end(), verb) != r.verbs.end();
+  };
+  bool known = std::any_of(registry().begin(), registry().end(), names);
+  for (const auto& r : registry())
+    if (!known || names(r)) r.add(app, g);
   // Repeatable options (-e, -v, -p ...) take one value per use, never the words after it.
   std::function<void(CLI::App*)> one_value = [&](CLI::App* a) {
     for (CLI::Option* o : a->get_options())

@@ -156,7 +156,7 @@ void add_export(CLI::App& app, BerthGlobals& g) {
   });
 }
 
-const BerthVerbs kVerbs("container-fs", [](CLI::App& app, BerthGlobals& g) {
+const BerthVerbs kVerbs("container-fs", {"cp", "export"}, [](CLI::App& app, BerthGlobals& g) {
   add(app, g);
   add_export(app, g);
 });

@@ -449,7 +449,10 @@ void add(CLI::App& app, BerthGlobals& g) {
   }
 }
 
-const BerthVerbs kVerbs("container-ops", add);
+const BerthVerbs kVerbs("container-ops",
+                        {"stop", "restart", "kill", "rm", "ps", "logs", "exec", "container", "wait",
+                         "top", "stats", "pause", "unpause", "rename", "port"},
+                        add);
 
 }  // namespace
 }  // namespace berth::cli

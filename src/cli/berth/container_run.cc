@@ -263,7 +263,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   }
 }
 
-const BerthVerbs kVerbs("container-run", add);
+const BerthVerbs kVerbs("container-run", {"run", "create", "start"}, add);
 
 }  // namespace
 

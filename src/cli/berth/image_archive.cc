@@ -68,7 +68,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   });
 }
 
-const BerthVerbs kVerbs("image", add);
+const BerthVerbs kVerbs("image", {"load", "save", "import"}, add);
 
 }  // namespace
 }  // namespace berth::cli

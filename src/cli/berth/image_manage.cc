@@ -258,7 +258,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   add_image_group(app, g);
 }
 
-const BerthVerbs kVerbs("image", add);
+const BerthVerbs kVerbs("image", {"image", "images", "rmi", "tag", "inspect", "history"}, add);
 
 }  // namespace
 }  // namespace berth::cli

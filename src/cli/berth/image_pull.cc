@@ -125,7 +125,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   });
 }
 
-const BerthVerbs kVerbs("image", add);
+const BerthVerbs kVerbs("image", {"pull", "push", "login", "logout"}, add);
 
 }  // namespace
 }  // namespace berth::cli

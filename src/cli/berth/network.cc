@@ -215,7 +215,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   add_hidden(net, g);
 }
 
-const BerthVerbs kVerbs("network", add);
+const BerthVerbs kVerbs("network", {"network"}, add);
 
 }  // namespace
 }  // namespace berth::cli

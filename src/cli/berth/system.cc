@@ -90,7 +90,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   }
 }
 
-const BerthVerbs kVerbs("system", add);
+const BerthVerbs kVerbs("system", {"system"}, add);
 
 }  // namespace
 }  // namespace berth::cli

@@ -25,7 +25,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   });
 }
 
-const BerthVerbs kVerbs("version", add);
+const BerthVerbs kVerbs("version", {"version", "info"}, add);
 
 }  // namespace
 }  // namespace berth::cli

@@ -128,7 +128,7 @@ void add(CLI::App& app, BerthGlobals& g) {
   }
 }
 
-const BerthVerbs kVerbs("volume", add);
+const BerthVerbs kVerbs("volume", {"volume"}, add);
 
 }  // namespace
 }  // namespace berth::cli
