@@ -152,12 +152,27 @@ Result<void> dump(mnl_socket* sock, uint32_t portid, uint32_t seq, nlmsghdr* nlh
 
 }  // namespace
 
+namespace {
+
+// The start of every link request: the netlink header and an ifinfomsg for link `index`
+// (0: none; up: bring it up too), in buf. Attributes follow with mnl_attr_put*.
+nlmsghdr* link_msg(char* buf, uint16_t type, uint16_t flags, int index, bool up = false,
+                   unsigned char family = AF_UNSPEC) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags;
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = family;
+  ifm->ifi_index = index;
+  if (up) ifm->ifi_flags = ifm->ifi_change = IFF_UP;
+  return nlh;
+}
+
+}  // namespace
+
 Result<std::vector<LinkInfo>> Netlink::links() {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_GETLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
+  nlmsghdr* nlh = link_msg(buf, RTM_GETLINK, 0, 0);
   std::vector<LinkInfo> out;
   BERTH_CHECK(dump(sock_, portid_, ++seq_, nlh, link_cb, &out, "list links"));
   return out;
@@ -193,11 +208,7 @@ Result<LinkInfo> Netlink::link(const std::string& name) {
 Result<void> Netlink::create_bridge(const std::string& name, const std::string& alias,
                                     const uint8_t mac[6], uint32_t mtu) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
+  nlmsghdr* nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   if (mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
   if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
@@ -213,13 +224,7 @@ Result<void> Netlink::create_veth(const std::string& name, const std::string& al
                                   const std::string& peer_name, int peer_netns_fd,
                                   const uint8_t peer_mac[6], uint32_t mtu) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_flags = IFF_UP;
-  ifm->ifi_change = IFF_UP;
+  nlmsghdr* nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, /*up=*/true);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   if (master > 0) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
   if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
@@ -245,44 +250,26 @@ Result<void> Netlink::create_veth(const std::string& name, const std::string& al
 
 Result<void> Netlink::delete_link(int index) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_DELLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  nlmsghdr* nlh = link_msg(buf, RTM_DELLINK, 0, index);
   return request(nlh, fmt::format("delete link {}", index));
 }
 
 Result<void> Netlink::set_up(int index) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
-  ifm->ifi_flags = IFF_UP;
-  ifm->ifi_change = IFF_UP;
+  nlmsghdr* nlh = link_msg(buf, RTM_NEWLINK, 0, index, /*up=*/true);
   return request(nlh, fmt::format("set link {} up", index));
 }
 
 Result<void> Netlink::set_mac(int index, const uint8_t mac[6]) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  nlmsghdr* nlh = link_msg(buf, RTM_NEWLINK, 0, index);
   mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
   return request(nlh, fmt::format("set MAC {} on link {}", mac_str(mac), index));
 }
 
 Result<void> Netlink::set_hairpin(int index) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_SETLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_BRIDGE;
-  ifm->ifi_index = index;
+  nlmsghdr* nlh = link_msg(buf, RTM_SETLINK, 0, index, false, AF_BRIDGE);
   nlattr* proto = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
   mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
   mnl_attr_nest_end(nlh, proto);
@@ -291,11 +278,7 @@ Result<void> Netlink::set_hairpin(int index) {
 
 Result<void> Netlink::set_alias(int index, const std::string& alias) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  nlmsghdr* nlh = link_msg(buf, RTM_NEWLINK, 0, index);
   mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias.c_str());
   return request(nlh, fmt::format("set alias of link {}", index));
 }
@@ -334,11 +317,7 @@ Result<void> Netlink::delete_address(int index, Ipv4 ip, int prefix) {
 
 Result<void> Netlink::set_master(int index, int master) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  nlmsghdr* nlh = link_msg(buf, RTM_NEWLINK, 0, index);
   mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
   return request(nlh, fmt::format("set master of link {} to {}", index, master));
 }
