@@ -6,13 +6,13 @@
 # the QEMU process of one VM.
 #
 #   bench/vm.sh [RUNS]          (default 10; needs root, QEMU and scripts/vm-kernel.sh)
-#   BERTH_RUNTIME=path          berth-runtime to measure (default build-vm, then build)
+#   BERTH_RUNTIME=path          berth-runtime to measure (default build/berth-runtime)
 set -euo pipefail
 
 RUNS=${1:-10}
 here=$(cd "$(dirname "$0")/.." && pwd)
 RT=${BERTH_RUNTIME:-}
-for cand in "$here/build-vm/berth-runtime" "$here/build/berth-runtime"; do
+for cand in "$here/build/berth-runtime"; do
   [ -z "$RT" ] && [ -x "$cand" ] && RT=$cand
 done
 [ -x "$RT" ] || { echo "vm.sh: no berth-runtime built (set BERTH_RUNTIME)" >&2; exit 1; }

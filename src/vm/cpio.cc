@@ -12,13 +12,14 @@ void pad4(std::string& s) {
 
 }  // namespace
 
-void CpioWriter::entry(std::string_view name, uint32_t mode, std::string_view data, unsigned rmajor,
-                       unsigned rminor) {
+void CpioWriter::entry(std::string_view name, uint32_t mode, std::string_view data,
+                       const CpioMeta& m, unsigned rmajor, unsigned rminor) {
   // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
   uint32_t ino = name == "TRAILER!!!" ? 0 : next_ino_++;
   out_ += fmt::format(
       "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}", ino,
-      mode, 0, 0, S_ISDIR(mode) ? 2 : 1, 0, data.size(), 0, 0, rmajor, rminor, name.size() + 1, 0);
+      mode, m.uid, m.gid, S_ISDIR(mode) ? 2 : 1, m.mtime, data.size(), 0, 0, rmajor, rminor,
+      name.size() + 1, 0);
   out_.append(name);
   out_.push_back('\0');
   pad4(out_);
@@ -26,18 +27,21 @@ void CpioWriter::entry(std::string_view name, uint32_t mode, std::string_view da
   pad4(out_);
 }
 
-void CpioWriter::dir(std::string_view name, mode_t perm) { entry(name, S_IFDIR | perm, {}); }
-
-void CpioWriter::file(std::string_view name, std::string_view content, mode_t perm) {
-  entry(name, S_IFREG | perm, content);
+void CpioWriter::dir(std::string_view name, mode_t perm, const CpioMeta& m) {
+  entry(name, S_IFDIR | perm, {}, m);
 }
 
-void CpioWriter::symlink(std::string_view name, std::string_view target) {
-  entry(name, S_IFLNK | 0777, target);
+void CpioWriter::file(std::string_view name, std::string_view content, mode_t perm,
+                      const CpioMeta& m) {
+  entry(name, S_IFREG | perm, content, m);
+}
+
+void CpioWriter::symlink(std::string_view name, std::string_view target, const CpioMeta& m) {
+  entry(name, S_IFLNK | 0777, target, m);
 }
 
 void CpioWriter::char_device(std::string_view name, unsigned major, unsigned minor, mode_t perm) {
-  entry(name, S_IFCHR | perm, {}, major, minor);
+  entry(name, S_IFCHR | perm, {}, {}, major, minor);
 }
 
 std::string CpioWriter::finish() {

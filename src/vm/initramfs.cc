@@ -14,7 +14,7 @@ extern "C" const char berth_agent_start[];
 extern "C" const char berth_agent_end[];
 
 namespace {
-constexpr size_t kKeepInitramfs = 4;
+constexpr size_t kKeepInitramfs = 12;  // kernels x module sets in use
 }
 
 namespace berth::vm {
@@ -24,11 +24,8 @@ std::string_view agent_binary() {
                           static_cast<size_t>(berth_agent_end - berth_agent_start));
 }
 
-namespace {
-
-// Keeps the newest `keep` files of cache_dir whose names start with prefix (one per agent
-// build and kernel: older ones belong to builds that are gone). QEMU reads the initramfs
-// whole when it starts, so a running VM does not need its file any more.
+// One per agent build and kernel: older ones belong to builds that are gone. QEMU reads the
+// initramfs whole when it starts, so a running VM does not need its file any more.
 void evict_old(const std::string& cache_dir, std::string_view prefix, size_t keep) {
   DIR* d = ::opendir(cache_dir.c_str());
   if (!d) return;
@@ -44,8 +41,6 @@ void evict_old(const std::string& cache_dir, std::string_view prefix, size_t kee
   std::sort(found.begin(), found.end());
   for (size_t i = 0; i + keep < found.size(); ++i) ::unlink(found[i].second.c_str());
 }
-
-}  // namespace
 
 std::string_view strip_module_signature(std::string_view ko) {
   constexpr std::string_view kMarker = "~Module signature appended~\n";
@@ -72,21 +67,24 @@ std::string build_initramfs(std::string_view agent,
   return w.finish();
 }
 
-Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir) {
+Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir,
+                                     const std::vector<std::string>& wanted) {
   std::string_view agent = agent_binary();
   // The agent is our own build output: a fast FNV-1a digest of it is key enough.
   uint64_t fnv = 0xcbf29ce484222325ull;
   for (unsigned char c : agent) fnv = (fnv ^ c) * 0x100000001b3ull;
   Sha256 h;
-  h.update("berth-initramfs-v2");  // bump when build_initramfs changes
+  h.update("berth-initramfs-v3");  // bump when build_initramfs changes
   h.update(fmt::format("{} {:016x}", agent.size(), fnv));
   h.update(k.dir);
   h.update(k.modules_dep);
+  for (const auto& m : wanted) h.update(m + "\n");
   std::string out = path::join(cache_dir, "initramfs-" + h.hex().substr(0, 24) + ".cpio");
   if (file::exists(out)) return out;
 
   std::vector<std::pair<std::string, std::string>> modules;
   for (const auto& [name, info] : parse_modules_dep(k.modules_dep)) {
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
     std::string p = path::join(path::join(k.dir, "modules"), info.path);
     std::string content = BERTH_TRY(file::read(p));
     modules.emplace_back(name, std::move(content));

@@ -26,7 +26,13 @@ std::string_view strip_module_signature(std::string_view ko);
 std::string build_initramfs(std::string_view agent,
                             const std::vector<std::pair<std::string, std::string>>& modules);
 
-// The cached initramfs for this kernel (made under cache_dir when missing); its path.
-Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir);
+// Keeps the newest `keep` files of cache_dir whose names start with prefix.
+void evict_old(const std::string& cache_dir, std::string_view prefix, size_t keep);
+
+// The cached initramfs for this kernel with these of its modules (names as modules.dep
+// has them; a VM carries only what it loads: less for the kernel to unpack at boot), made
+// under cache_dir when missing; its path.
+Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir,
+                                     const std::vector<std::string>& modules);
 
 }  // namespace berth::vm

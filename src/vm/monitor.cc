@@ -173,18 +173,23 @@ Result<void> Monitor::launch() {
   UniqueFd con_here(con[0]), con_there(con[1]);
   console_log_.reset(
       ::open(file(kConsoleLog).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  UniqueFd image(::open(cfg_.qemu.rootfs.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!image) return fail(sys_error(errno, "open {}", cfg_.qemu.rootfs));
+  // No image when the root is in the initramfs.
+  UniqueFd image;
+  if (!cfg_.qemu.rootfs.empty()) {
+    image.reset(::open(cfg_.qemu.rootfs.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!image) return fail(sys_error(errno, "open {}", cfg_.qemu.rootfs));
+  }
 
   QemuPlan plan = cfg_.qemu;
   plan.qmp_fd = 3;
   plan.agent_fd = 4;
   // The image by fd: a cache eviction that removes its name cannot race the open.
-  plan.rootfs = "/dev/fd/5";
+  plan.rootfs = image ? "/dev/fd/5" : "";
   plan.console_fd = 6;
   SpawnSpec sp;
   sp.argv = qemu_argv(plan);
-  sp.fds = {{qmp_there.get(), 3}, {ctl_there.get(), 4}, {image.get(), 5}, {con_there.get(), 6}};
+  sp.fds = {{qmp_there.get(), 3}, {ctl_there.get(), 4}, {con_there.get(), 6}};
+  if (image) sp.fds.push_back({image.get(), 5});
   sp.stdout_fd = log.get();
   sp.stderr_fd = log.get();
   sp.netns_fd = cfg_.netns_fd;

@@ -139,6 +139,7 @@ std::string encode_config(const GuestConfig& c) {
   w.str(c.hostname);
   w.str(c.domainname);
   w.u8(c.root_readonly);
+  w.u8(c.root_in_initramfs);
   w.u32(static_cast<uint32_t>(c.mounts.size()));
   for (const auto& m : c.mounts) {
     w.u8(static_cast<uint8_t>(m.kind));
@@ -197,6 +198,7 @@ Result<GuestConfig> decode_config(std::string_view payload) {
   c.hostname = BERTH_TRY(r.str());
   c.domainname = BERTH_TRY(r.str());
   c.root_readonly = BERTH_TRY(r.u8()) != 0;
+  c.root_in_initramfs = BERTH_TRY(r.u8()) != 0;
   uint32_t n = BERTH_TRY(r.u32());
   if (n > payload.size()) return fail(invalid("agent protocol: truncated message"));
   for (uint32_t i = 0; i < n; ++i) {

@@ -165,6 +165,7 @@ struct GuestConfig {
   std::string hostname;
   std::string domainname;
   bool root_readonly = false;
+  bool root_in_initramfs = false;  // the root is /rootfs of the initramfs, not /dev/vda
   std::vector<GuestMount> mounts;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;

@@ -25,6 +25,7 @@
 #include "vm/kernel.h"
 #include "vm/kernel_cmdline.h"
 #include "vm/monitor.h"
+#include "vm/root_initrd.h"
 #include "vm/rootfs_image.h"
 #include "vm/spawn.h"
 
@@ -94,7 +95,29 @@ struct Prepared {
   GuestPlan guest;
   MonitorConfig mon;
   std::vector<std::string> modules;
+  std::string root_initrd;  // the initramfs carrying the root (root_initrd.h), or empty
 };
+
+// A small root goes in the initramfs (root_initrd.h) unless the annotations ask for the
+// image; the path of that initramfs, or "" for the ext4 image.
+Result<std::string> plan_root_initrd(const VmOptions& o, const Kernel& k, const std::string& rootfs,
+                                     const std::vector<std::string>& modules) {
+  if (o.rootfs_mode == "image") return std::string();
+  std::string key = o.rootfs_key;
+  if (key.empty()) {
+    TreeStats t = BERTH_TRY(scan_tree(rootfs));
+    if (o.rootfs_mode == "auto" &&
+        (t.bytes > kInitrdRootMaxBytes || t.entries > kInitrdRootMaxEntries))
+      return std::string();
+    key = t.key;
+  }
+  std::string cache = path::join(o.vm_dir, "cache");
+  std::string base = BERTH_TRY(ensure_initramfs(k, cache, modules));
+  auto r = ensure_root_initrd(rootfs, base, cache, key);
+  if (r || o.rootfs_mode == "initramfs" || r.error().kind() != ErrorKind::kUnavailable) return r;
+  log::debug("vm: {}; using an ext4 image", r.error().text());
+  return std::string();
+}
 
 Result<Prepared> prepare(std::string_view id, const oci::Spec& spec,
                          const runtime::CreateOptions& co, const VmOptions& defaults) {
@@ -119,7 +142,7 @@ Result<Prepared> prepare(std::string_view id, const oci::Spec& spec,
   for (const auto& w : p.guest.warnings) log::warn("{}", w);
   if (!p.guest.shares.empty()) p.mon.virtiofsd = BERTH_TRY(find_virtiofsd());
 
-  std::vector<std::string> wanted = {"virtio_mmio", "virtio_console", "virtio_blk", "ext4"};
+  std::vector<std::string> wanted = {"virtio_mmio", "virtio_console"};
   if (!p.guest.shares.empty()) wanted.push_back("virtiofs");
   if (!p.opts.net.empty()) {
     wanted.push_back("virtio_net");
@@ -142,7 +165,15 @@ Result<Prepared> prepare(std::string_view id, const oci::Spec& spec,
       g.gateway = gw;
     }
   }
-  p.modules = BERTH_TRY(resolve_modules(parse_modules_dep(p.kernel.modules_dep), wanted));
+  auto deps = parse_modules_dep(p.kernel.modules_dep);
+  p.modules = BERTH_TRY(resolve_modules(deps, wanted));
+  // The root in the initramfs needs no block device; else the ext4 image on virtio-blk.
+  p.root_initrd = BERTH_TRY(plan_root_initrd(p.opts, p.kernel, p.rootfs, p.modules));
+  p.guest.config.root_in_initramfs = !p.root_initrd.empty();
+  if (p.root_initrd.empty()) {
+    wanted.insert(wanted.end(), {"virtio_blk", "ext4"});
+    p.modules = BERTH_TRY(resolve_modules(deps, wanted));
+  }
 
   VmSize size = vm_size(spec, p.opts, host_cpus());
   QemuPlan& q = p.mon.qemu;
@@ -316,11 +347,18 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
   BERTH_CHECK(store_.save(st));
 
   std::string cache = path::join(p.opts.vm_dir, "cache");
-  p.mon.qemu.rootfs = BERTH_TRY(ensure_rootfs_image(p.rootfs, cache, p.opts.rootfs_key));
-  p.mon.qemu.initrd = BERTH_TRY(ensure_initramfs(p.kernel, cache));
+  if (p.root_initrd.empty()) {
+    p.mon.qemu.rootfs = BERTH_TRY(ensure_rootfs_image(p.rootfs, cache, p.opts.rootfs_key));
+    p.mon.qemu.initrd = BERTH_TRY(ensure_initramfs(p.kernel, cache, p.modules));
+  } else {
+    p.mon.qemu.initrd = p.root_initrd;
+  }
   log::debug("vm {}: rootfs image {}, initramfs {}", id, p.mon.qemu.rootfs, p.mon.qemu.initrd);
   p.mon.state_dir = store_.dir(id);
-  st.extra["rootfs_image"] = p.mon.qemu.rootfs;
+  if (p.mon.qemu.rootfs.empty())
+    st.extra["root"] = "initramfs";
+  else
+    st.extra["rootfs_image"] = p.mon.qemu.rootfs;
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)

@@ -51,6 +51,10 @@ Result<VmOptions> apply_annotations(VmOptions o,
       o.kernel_dir = value;
     } else if (k == "rootfs-key") {
       o.rootfs_key = value;
+    } else if (k == "rootfs") {
+      if (value != "auto" && value != "initramfs" && value != "image")
+        return fail(invalid("annotation {}: {:?} is not auto, initramfs or image", key, value));
+      o.rootfs_mode = value;
     } else if (k == "net") {
       if (value != "tap" && value != "user" && value != "none" && !value.empty())
         return fail(invalid("annotation {}: {:?} is not tap, user or none", key, value));

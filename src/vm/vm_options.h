@@ -26,6 +26,9 @@ struct VmOptions {
   std::optional<uint64_t> memory_mib;  // overrides the spec's memory limit
   std::optional<uint32_t> cpus;        // overrides the spec's CPU quota / cpuset
   std::string rootfs_key;  // names the cached rootfs image (an image digest); else a tree hash
+  // Where the guest's root comes from: "auto" (a small tree in the initramfs, else the ext4
+  // image), "initramfs" (an error when the tree does not qualify) or "image".
+  std::string rootfs_mode = "auto";
   // Network: "" (none: the guest has only lo), "tap" (an existing tap device, opened in the
   // spec's network namespace if it names one) or "user" (QEMU's user-mode NAT).
   std::string net;

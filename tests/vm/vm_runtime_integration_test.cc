@@ -33,6 +33,27 @@ TEST_F(VmTest, EchoStdoutStderrAndExitCode) {
   EXPECT_EQ(r.err, "oops\n");
 }
 
+// A small root comes in the initramfs (no virtio-blk); the ext4 image when asked for (as for
+// a large tree, or one with file capabilities), with the image's files either way.
+TEST_F(VmTest, RootInTheInitramfsOrAnExt4Image) {
+  for (std::string mode : {"auto", "image"}) {
+    Bundle b;
+    make_vm(b, {"sh", "-c", "grep ' / ' /proc/mounts; cat /etc/berth-test.txt"});
+    b.private_rootfs();
+    std::ofstream(b.dir() + "/rootfs/etc/berth-test.txt") << "from the image\n";
+    b.config()["annotations"]["run.oci.berth.vm.rootfs"] = mode;
+    CmdResult r = rt.run_bundle(b);
+    ASSERT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+    EXPECT_NE(r.out.find("from the image\n"), std::string::npos) << mode << ": " << r.out;
+    if (mode == "image") {
+      EXPECT_NE(r.out.find("/dev/vda / ext4"), std::string::npos) << r.out;
+    } else {
+      EXPECT_EQ(r.out.find("/dev/vda"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("rootfs / rootfs"), std::string::npos) << r.out;
+    }
+  }
+}
+
 // Args, env, cwd, user, groups, hostname, rlimits, a file of the image, a read-only root,
 // memory and CPU limits as the VM's size, and the guest's own kernel.
 TEST_F(VmTest, ProcessSeesItsSpecInsideItsOwnKernel) {

@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include "vm/protocol.h"
 #include "vm/qemu_argv.h"
 #include "vm/qmp.h"
+#include "vm/root_initrd.h"
 #include "vm/rootfs_image.h"
 #include "vm/sha256.h"
 #include "vm/vm_options.h"
@@ -405,6 +408,59 @@ TEST(Initramfs, AgentAsInitModulesAndConsole) {
   EXPECT_TRUE(S_ISCHR(by["dev/console"].mode));
 }
 
+// ---- the root in the initramfs ----
+
+TEST(RootInitrd, TreeAsRootfsEntriesWithModesOwnersAndLinks) {
+  test::TempDir t("berth-test-rootcpio");
+  std::string root = t.path() + "/r";
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root + "/etc").c_str(), 0750), 0);
+  { std::ofstream(root + "/etc/a") << "one"; }
+  ASSERT_EQ(chown((root + "/etc/a").c_str(), 1000, 1001), 0);
+  ASSERT_EQ(chmod((root + "/etc/a").c_str(), 04711), 0);  // after chown, which clears set-id
+  ASSERT_EQ(symlink("etc/a", (root + "/link").c_str()), 0);
+  auto a = build_root_cpio(root);
+  ASSERT_TRUE(a) << a.error().text();
+  std::map<std::string, CpioEntry> by;
+  for (auto& x : read_cpio(*a)) by[x.name] = x;
+  ASSERT_EQ(by.size(), 4u);
+  EXPECT_TRUE(S_ISDIR(by["rootfs"].mode));
+  EXPECT_EQ(by["rootfs/etc"].mode, static_cast<uint32_t>(S_IFDIR | 0750));
+  EXPECT_EQ(by["rootfs/etc/a"].mode, static_cast<uint32_t>(S_IFREG | 04711));
+  EXPECT_EQ(by["rootfs/etc/a"].data, "one");
+  EXPECT_TRUE(S_ISLNK(by["rootfs/link"].mode));
+  EXPECT_EQ(by["rootfs/link"].data, "etc/a");
+  // The owner travels too (newc: uid at offset 6+16, gid at 6+24, 8 hex digits each).
+  size_t at = a->find("rootfs/etc/a");
+  ASSERT_NE(at, std::string::npos);
+  size_t hdr = at - 110;
+  EXPECT_EQ(a->substr(hdr + 22, 8), "000003e8");
+  EXPECT_EQ(a->substr(hdr + 30, 8), "000003e9");
+}
+
+TEST(RootInitrd, WhatCpioCannotCarryKeepsTheImage) {
+  test::TempDir t("berth-test-rootcpio");
+  std::string root = t.path() + "/r";
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  { std::ofstream(root + "/ping") << "binary"; }
+  ASSERT_TRUE(build_root_cpio(root));
+  // A file capability (any extended attribute) would be lost in cpio.
+  ASSERT_EQ(setxattr((root + "/ping").c_str(), "user.berth", "x", 1, 0), 0);
+  auto x = build_root_cpio(root);
+  ASSERT_FALSE(x);
+  EXPECT_EQ(x.error().kind(), ErrorKind::kUnavailable);
+  EXPECT_NE(x.error().text().find("ping"), std::string::npos) << x.error().text();
+  ASSERT_EQ(removexattr((root + "/ping").c_str(), "user.berth"), 0);
+  ASSERT_EQ(mkfifo((root + "/fifo").c_str(), 0600), 0);
+  auto f = build_root_cpio(root);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().kind(), ErrorKind::kUnavailable);
+  ASSERT_EQ(unlink((root + "/fifo").c_str()), 0);
+  // Too big for the guest's RAM.
+  { std::ofstream(root + "/big") << std::string(kInitrdRootMaxBytes + 1, 'b'); }
+  EXPECT_EQ(build_root_cpio(root).error().kind(), ErrorKind::kUnavailable);
+}
+
 // ---- rootfs image key ----
 
 TEST(RootfsImage, TreeKeyFollowsContentChanges) {
@@ -489,6 +545,9 @@ TEST(VmOptions, Annotations) {
   EXPECT_FALSE(apply_annotations({}, {{"run.oci.berth.vm.memory", "lots"}}));
   EXPECT_FALSE(apply_annotations({}, {{"run.oci.berth.vm.net", "tap"}}));
   EXPECT_FALSE(apply_annotations({}, {{"run.oci.berth.vm.accel", "hvf"}}));
+  EXPECT_EQ(o->rootfs_mode, "auto");
+  EXPECT_EQ(apply_annotations({}, {{"run.oci.berth.vm.rootfs", "image"}})->rootfs_mode, "image");
+  EXPECT_FALSE(apply_annotations({}, {{"run.oci.berth.vm.rootfs", "floppy"}}));
   EXPECT_EQ(mac_for("c1"), mac_for("c1"));
   EXPECT_NE(mac_for("c1"), mac_for("c2"));
   EXPECT_EQ(mac_for("c1").rfind("52:54:00:", 0), 0u);

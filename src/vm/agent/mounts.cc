@@ -1,4 +1,5 @@
-// The container's root in the guest: the ext4 image on /dev/vda entered as "/", then the
+// The container's root in the guest: the ext4 image on /dev/vda (or, for a small tree, its
+// copy unpacked from the initramfs at /rootfs) entered as "/", then the
 // spec's mounts made inside it (so symlinks resolve in the container's root), masked and
 // read-only paths, and a read-only root last.
 #include <fcntl.h>
@@ -125,10 +126,15 @@ Result<void> setup_root(const proto::GuestConfig& c) {
           file::write_atomic("/files/" + std::to_string(i), c.mounts[i].content, 0644, false));
   UniqueFd files(::open("/files", O_PATH | O_DIRECTORY | O_CLOEXEC));
 
-  BERTH_CHECK(wait_for("/dev/vda", 20000));
   ::mkdir("/newroot", 0755);
-  if (::mount("/dev/vda", "/newroot", "ext4", MS_NOATIME, nullptr) != 0)
-    return fail(sys_error(errno, "mount the root file system (/dev/vda)"));
+  if (c.root_in_initramfs) {
+    if (::mount("/rootfs", "/newroot", nullptr, MS_BIND | MS_REC, nullptr) != 0)
+      return fail(sys_error(errno, "bind the root file system (/rootfs of the initramfs)"));
+  } else {
+    BERTH_CHECK(wait_for("/dev/vda", 20000));
+    if (::mount("/dev/vda", "/newroot", "ext4", MS_NOATIME, nullptr) != 0)
+      return fail(sys_error(errno, "mount the root file system (/dev/vda)"));
+  }
   if (::chdir("/newroot") != 0) return fail(sys_error(errno, "chdir /newroot"));
   if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0)
     return fail(sys_error(errno, "move the root file system to /"));
