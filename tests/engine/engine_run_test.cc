@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "engine/engine_fixture.h"
 
