@@ -51,16 +51,7 @@ struct Packer {
 
   // Entries of the directory dirfd, whose archive name is `name`, in a fixed order.
   Result<void> walk(int dirfd, const std::string& name) {
-    DIR* d = ::fdopendir(::dup(dirfd));
-    if (!d) return fail(sys_error(errno, "open {}", name));
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n != "." && n != "..") names.emplace_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) {
+    for (const auto& n : BERTH_TRY(sorted_names(dirfd, name))) {
       std::string entry = name + "/" + n;
       struct stat st {};
       if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)

@@ -25,16 +25,7 @@ namespace {
 constexpr uint64_t kBlock = 4096;
 
 Result<void> walk(int dirfd, const std::string& rel, dev_t dev, Sha256& h, TreeStats& t) {
-  DIR* d = ::fdopendir(::dup(dirfd));
-  if (!d) return fail(sys_error(errno, "open {}", rel.empty() ? "/" : rel));
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
+  for (const auto& n : BERTH_TRY(sorted_names(dirfd, rel.empty() ? "/" : rel))) {
     struct stat st {};
     if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return fail(sys_error(errno, "stat {}/{}", rel, n));
@@ -64,6 +55,19 @@ Result<void> walk(int dirfd, const std::string& rel, dev_t dev, Sha256& h, TreeS
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> sorted_names(int dirfd, const std::string& what) {
+  DIR* d = ::fdopendir(::dup(dirfd));
+  if (!d) return fail(sys_error(errno, "open {}", what));
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 Result<TreeStats> scan_tree(const std::string& root) {
   UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -19,6 +20,10 @@ struct TreeStats {
   uint64_t bytes = 0;  // file data, rounded up to blocks
   uint64_t entries = 0;
 };
+
+// The names in directory dirfd (not "." and ".."), sorted: the fixed order of every walk.
+// `what` names the directory in an error.
+Result<std::vector<std::string>> sorted_names(int dirfd, const std::string& what);
 
 // Walks the tree (not crossing into other mounts) in a fixed order.
 Result<TreeStats> scan_tree(const std::string& root);
