@@ -342,10 +342,33 @@ Result<void> Engine::setup_network(const Container& c) {
   return file::write_atomic(path::join(dir, "hostname"), etc.hostname, 0644, false);
 }
 
+// Whether another container that may still run joined this one's network namespace
+// (--network container:X): it keeps the namespace, and the veth with it, alive.
+bool Engine::netns_shared(const std::string& id) {
+  auto all = records_.list();
+  if (!all) return true;  // not known: take the safe path
+  std::string name;
+  for (const auto& r : *all)
+    if (r.id == id) name = r.name;
+  for (const auto& r : *all) {
+    if (r.id == id || r.state == "exited" || r.state == "dead") continue;
+    if (r.options_json.find("\"container:") == std::string::npos) continue;  // the common case
+    auto j = nlohmann::json::parse(r.options_json, nullptr, false);
+    std::string n = j.is_object() ? j.value("network", "") : "";
+    if (n.rfind("container:", 0) != 0) continue;
+    std::string ref = n.substr(10);
+    if (!ref.empty() && (ref == name || id.rfind(ref, 0) == 0)) return true;
+  }
+  return false;
+}
+
 void Engine::teardown_network(const std::string& id) {
   std::string ns = paths_.netns(id);
-  // The container is gone: its namespace goes next, and the kernel deletes the veths with it.
-  if (auto nets = networks(); nets) (void)(*nets)->detach_all(id, /*namespace_going=*/true);
+  // The container is gone: its namespace goes next, and the kernel deletes the veths with it
+  // (unless another container shares the namespace: then they are deleted now, as Docker
+  // does, and that container loses the network).
+  if (auto nets = networks(); nets)
+    (void)(*nets)->detach_all(id, /*namespace_going=*/!netns_shared(id));
   (void)net::remove_netns(ns);
 }
 

@@ -98,6 +98,7 @@ class Engine {
   LiveStatus live_status(const ContainerRecord& r);
   Result<void> setup_network(const Container& c);
   void teardown_network(const std::string& id);
+  bool netns_shared(const std::string& id);
   Result<MonitorConfig> monitor_config(const Container& c, bool for_rm_on_exit);
 
   Paths paths_;

@@ -54,6 +54,20 @@ TEST_F(EngineRun, EveryVerbHasHelp) {
   EXPECT_GE(verbs, 35);
 }
 
+// --network container:X shares X's namespace. A gone container's veth is normally left to
+// the kernel to delete with its namespace; a namespace that another container keeps alive
+// loses it at once instead (as with Docker), so no veth outlives its record and address.
+TEST_F(EngineRun, NetworkOfAnotherContainer) {
+  ok({"run", "-d", "--name", "owner", "busybox", "sleep", "60"});
+  ok({"run", "-d", "--name", "joiner", "--network", "container:owner", "busybox", "sleep", "60"});
+  std::string owner_addr = ok({"exec", "owner", "ip", "-o", "-4", "addr", "show", "eth0"});
+  EXPECT_EQ(ok({"exec", "joiner", "ip", "-o", "-4", "addr", "show", "eth0"}), owner_addr);
+  ok({"rm", "-f", "owner"});
+  std::string links = ok({"exec", "joiner", "ip", "-o", "link"});
+  EXPECT_EQ(links.find("eth0"), std::string::npos) << links;
+  ok({"rm", "-f", "joiner"});
+}
+
 TEST_F(EngineRun, OnlyThrowawayRootsSkipSyncs) {
   // `run --rm` mounts its overlay "volatile" (no syncs, not even at unmount); a container
   // that is kept must not lose its files to a host crash, so its root syncs as usual.
