@@ -56,13 +56,21 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input, in
   close(in[0]);
   close(out[1]);
   close(err[1]);
-  if (!input.empty()) {
-    ssize_t ignored = write(in[1], input.data(), input.size());
-    (void)ignored;
+  // The input is fed from the loop below while the output is read, as a shell pipeline
+  // would: writing it all first deadlocks with a child that echoes more than a pipe holds
+  // before it has read everything. A child that stops reading ends the input (EPIPE, not
+  // SIGPIPE: this process ignores it).
+  signal(SIGPIPE, SIG_IGN);
+  size_t fed = 0;
+  int in_fd = in[1];
+  if (input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  } else {
+    fcntl(in_fd, F_SETFL, O_NONBLOCK);
   }
-  close(in[1]);
   CmdResult r;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in_fd, POLLOUT, 0}};
   time_t deadline = time(nullptr) + timeout_s;
   int open_fds = 2;
   bool killed = false, child_done = false;
@@ -85,8 +93,17 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input, in
       kill(pid, SIGKILL);
       killed = true;
     }
-    int n = poll(fds, 2, 50);
+    fds[2].fd = in_fd;
+    int n = poll(fds, 3, 50);
     if (n < 0 && errno == EINTR) continue;
+    if (n > 0 && in_fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t k = write(in_fd, input.data() + fed, input.size() - fed);
+      if (k > 0) fed += static_cast<size_t>(k);
+      if ((k < 0 && errno != EAGAIN && errno != EINTR) || fed == input.size()) {
+        close(in_fd);
+        in_fd = -1;
+      }
+    }
     if (n <= 0) {
       if (killed && time(nullptr) > deadline + 2) break;
       continue;
@@ -104,8 +121,9 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input, in
       }
     }
   }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
+  for (int i = 0; i < 2; ++i)
+    if (fds[i].fd >= 0) close(fds[i].fd);
+  if (in_fd >= 0) close(in_fd);
   while (!child_done) {
     pid_t w = waitpid(pid, &status, 0);
     if (w == pid || (w < 0 && errno != EINTR)) break;
