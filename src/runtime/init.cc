@@ -251,14 +251,20 @@ std::string container_state_json(const InitArgs& a, std::string_view status, pid
   return st.oci_json(false);
 }
 
-void direct_init_main(const InitArgs& a) {
-  const oci::Linux& l = a.spec->linux;
+// The first steps of the process the parent cloned: die with the parent, wait for its go
+// (it has moved us into the cgroup), the initial CPU affinity.
+static void begin_child(const InitArgs& a) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
   if (a.process->exec_cpu_affinity)
     INIT_CHECK(a, set_cpu_affinity(a.process->exec_cpu_affinity->initial,
                                    "process.execCPUAffinity.initial"));
+}
+
+void direct_init_main(const InitArgs& a) {
+  const oci::Linux& l = a.spec->linux;
+  begin_child(a);
   UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
   // Now that the parent has moved us into the cgroup, it becomes the namespace's root.
@@ -270,12 +276,7 @@ void direct_init_main(const InitArgs& a) {
 
 void stage1_main(const InitArgs& a) {
   const oci::Linux& l = a.spec->linux;
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
-  if (a.process->exec_cpu_affinity)
-    INIT_CHECK(a, set_cpu_affinity(a.process->exec_cpu_affinity->initial,
-                                   "process.execCPUAffinity.initial"));
+  begin_child(a);
   if (a.mode == InitArgs::Mode::kExec) {
     INIT_CHECK(a, join_container_namespaces(a));
     if (needs_fork(l)) fork_child(a, [&] { exec_main(a); });

@@ -1,6 +1,7 @@
 // Runs after the whole suite: no test may leave a mount, cgroup, process, temp dir, network
 // device or nftables table behind.
 #include <dirent.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
@@ -47,6 +48,26 @@ int main() {
   std::string line;
   while (std::getline(lines, line))
     if (line.find(" berth_") != std::string::npos) found.push_back("nftables " + line);
+  // berth keeps the shared cgroup parent /berth in every hierarchy (as Docker keeps /docker):
+  // no container's cgroup may be left under it, and the suite gives the empty parent back.
+  if (DIR* root = opendir("/sys/fs/cgroup")) {
+    while (dirent* h = readdir(root)) {
+      if (h->d_name[0] == '.') continue;
+      std::string parent = std::string("/sys/fs/cgroup/") + h->d_name + "/berth";
+      DIR* d = opendir(parent.c_str());
+      if (!d) continue;
+      bool children = false;
+      while (dirent* e = readdir(d)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        children = true;
+        found.push_back("cgroup " + parent + "/" + e->d_name);
+      }
+      closedir(d);
+      if (!children && rmdir(parent.c_str()) != 0)
+        found.push_back("cgroup " + parent + " (empty, but cannot be removed)");
+    }
+    closedir(root);
+  }
   for (const auto& f : found) printf("leak: %s\n", f.c_str());
   if (!found.empty()) {
     printf("%zu leaks\n", found.size());
