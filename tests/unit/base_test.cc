@@ -2,6 +2,7 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/huge_heap.h"
 #include "base/path.h"
 #include "base/result.h"
 #include "base/strings.h"
@@ -84,6 +85,38 @@ TEST(Clock, Rfc3339InUtc) {
   std::string now = clock::now_rfc3339_nano();
   EXPECT_EQ(now.size(), 30u) << now;
   EXPECT_EQ(now.back(), 'Z');
+}
+
+// The heap after use_huge_pages() is backed by transparent huge pages: without it, in the
+// kernel's "madvise" THP mode (the default on Debian), the same block is 4 KiB pages.
+TEST(HugeHeap, LaterAllocationsLandOnHugePages) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan replaces malloc";
+#else
+  std::string mode = file::read("/sys/kernel/mm/transparent_hugepage/enabled").value_or("");
+  if (mode.empty() || mode.find("[never]") != std::string::npos)
+    GTEST_SKIP() << "transparent huge pages are off on this kernel";
+  ASSERT_TRUE(heap::use_huge_pages(size_t{4} << 20));
+  size_t len = size_t{3} << 20;
+  auto* p = static_cast<char*>(std::malloc(len));
+  ASSERT_NE(p, nullptr);
+  for (size_t i = 0; i < len; i += 4096) p[i] = 1;
+  // The smaps entry of the mapping that holds p: its AnonHugePages line.
+  auto addr = reinterpret_cast<uintptr_t>(p) + (size_t{2} << 20);
+  std::string smaps = *file::read("/proc/self/smaps");
+  long huge_kb = -1;
+  bool inside = false;
+  for (const std::string& line : split(smaps, '\n')) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's header
+      inside = lo <= addr && addr < hi;
+      continue;
+    }
+    if (inside && line.starts_with("AnonHugePages:")) huge_kb = std::atol(line.c_str() + 14);
+  }
+  std::free(p);
+  EXPECT_GE(huge_kb, 2048) << "the heap block is not on huge pages";
+#endif
 }
 
 }  // namespace
