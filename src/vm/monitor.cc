@@ -204,6 +204,10 @@ Result<void> Monitor::launch() {
   agent_ = std::move(ctl_here);
   console_ = std::move(con_here);
   ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
+  // The config goes out at once: it waits in the socket (QEMU reads a virtio-serial port's
+  // chardev only once the guest opened the port), so the agent finds it right after its
+  // hello instead of a round trip later (~8 ms of the boot under TCG).
+  send(proto::Type::kConfig, proto::encode_config(cfg_.guest));
   return {};
 }
 
@@ -251,8 +255,8 @@ void Monitor::on_frame(const proto::Frame& f) {
         auto v = proto::decode_u32(f.payload);
         if (!v || *v != proto::kVersion)
           finish(255, "the guest agent speaks another protocol version");
-        send(Type::kConfig, proto::encode_config(cfg_.guest));
-        phase_ = Phase::kConfiguring;
+        phase_ = Phase::kConfiguring;  // the config was sent with QEMU's start
+
       }
       break;
     case Type::kReady:

@@ -22,6 +22,8 @@ namespace berth::vm::agent {
 
 // Prints a diagnostic line on the serial console (the host keeps it in console.log).
 void say(const std::string& msg);
+// CLOCK_BOOTTIME in milliseconds: the guest's uptime, for the timing lines sent to the host.
+int64_t uptime_ms();
 
 // boot.cc
 void early_mounts();

@@ -94,15 +94,11 @@ Result<UniqueFd> open_port(std::string_view name, int timeout_ms) {
   }
 }
 
-namespace {
-
 int64_t uptime_ms() {
   timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-}  // namespace
 
 int main() {
   int64_t t_init = uptime_ms();

@@ -75,14 +75,20 @@ bool Session::flush(bool block) {
 }
 
 void Session::on_config(const proto::Frame& f) {
+  int64_t t0 = uptime_ms();
   auto c = proto::decode_config(f.payload);
   if (!c) return send_error(c.error());
   if (auto r = setup_root(*c); !r) return send_error(r.error());
+  int64_t t_root = uptime_ms();
   if (auto r = setup_network(c->net); !r) return send_error(r.error());
+  int64_t t_net = uptime_ms();
   auto ch = spawn_process(c->process);
   if (!ch) return send_error(ch.error());
   child_ = std::move(*ch);
   configured_ = true;
+  // For the host's debug log: where the guest's part of the set-up went.
+  send(proto::Type::kLog, fmt::format("config at {} ms: root {} ms, network {} ms, process {} ms",
+                                      t0, t_root - t0, t_net - t_root, uptime_ms() - t_net));
   send(proto::Type::kReady, proto::encode_u32(static_cast<uint32_t>(child_.pid)));
 }
 
