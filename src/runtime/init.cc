@@ -36,6 +36,7 @@ namespace {
     if (!init_r_) die(a, init_r_.error()); \
   } while (0)
 
+
 // process.* attributes that apply to the process itself.
 Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   if (a.spec->linux.personality) BERTH_CHECK(set_personality(*a.spec->linux.personality));
@@ -253,18 +254,25 @@ std::string container_state_json(const InitArgs& a, std::string_view status, pid
 
 // The first steps of the process the parent cloned: die with the parent, wait for its go
 // (it has moved us into the cgroup), the initial CPU affinity.
-static void begin_child(const InitArgs& a) {
+// `joined`: the caller already put the process in its cgroup (the shared-memory path).
+static void begin_child(const InitArgs& a, bool joined = false) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
+  if (!joined) INIT_CHECK(a, sync::expect(a.sync_fd, sync::Type::kGo));
   if (a.process->exec_cpu_affinity)
     INIT_CHECK(a, set_cpu_affinity(a.process->exec_cpu_affinity->initial,
                                    "process.execCPUAffinity.initial"));
 }
 
-void direct_init_main(const InitArgs& a) {
+void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
   const oci::Linux& l = a.spec->linux;
-  begin_child(a);
+  // "0" is the writer itself, whatever its pid is in its new pid namespace.
+  if (join)
+    INIT_CHECK(a, [&]() -> Result<void> {
+      BERTH_CHECK_CTX(join->add(0), "join cgroup {}", join->path());
+      return {};
+    }());
+  begin_child(a, join != nullptr);
   UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
   // Now that the parent has moved us into the cgroup, it becomes the namespace's root.

@@ -40,8 +40,10 @@ struct InitArgs {
 // Runs in the first child; never returns.
 [[noreturn]] void stage1_main(const InitArgs& a);
 // The init cloned directly into its namespaces (spawn's direct path): waits for Go (it is in
-// its cgroup then), unshares the cgroup namespace, and goes on as init_main.
-[[noreturn]] void direct_init_main(const InitArgs& a);
+// its cgroup then), unshares the cgroup namespace, and goes on as init_main. With `join`
+// (spawn's shared-memory path, where the parent sleeps until the exec) it moves itself into
+// that cgroup instead of waiting.
+[[noreturn]] void direct_init_main(const InitArgs& a, cgroup::Manager* join = nullptr);
 
 // The state JSON that hooks run inside the container read (pid as the container sees it).
 std::string container_state_json(const InitArgs& a, std::string_view status, pid_t pid);
