@@ -36,7 +36,6 @@ namespace {
     if (!init_r_) die(a, init_r_.error()); \
   } while (0)
 
-
 // process.* attributes that apply to the process itself.
 Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   if (a.spec->linux.personality) BERTH_CHECK(set_personality(*a.spec->linux.personality));
@@ -273,6 +272,7 @@ void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
       return {};
     }());
   begin_child(a, join != nullptr);
+  INIT_CHECK(a, join_namespaces(l));  // the network, IPC and UTS namespaces given by path
   UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
   // Now that the parent has moved us into the cgroup, it becomes the namespace's root.

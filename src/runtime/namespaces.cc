@@ -21,9 +21,13 @@ bool needs_fork(const oci::Linux& l) {
 }
 
 bool direct_clone_ok(const oci::Linux& l) {
-  for (const auto& ns : l.namespaces)
-    if (!ns.path.empty() || ns.type == oci::NsType::kUser || ns.type == oci::NsType::kTime)
-      return false;
+  for (const auto& ns : l.namespaces) {
+    if (ns.type == oci::NsType::kUser || ns.type == oci::NsType::kTime) return false;
+    // Joined by the init itself with setns right after the clone (the engine's network).
+    bool joinable = ns.type == oci::NsType::kNetwork || ns.type == oci::NsType::kIpc ||
+                    ns.type == oci::NsType::kUts;
+    if (!ns.path.empty() && !joinable) return false;
+  }
   return true;
 }
 

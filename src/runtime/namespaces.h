@@ -14,9 +14,11 @@ int new_namespace_flags(const oci::Linux& l);
 // True when the init must be a fork after unshare/setns (pid and time namespaces only take
 // effect for children).
 bool needs_fork(const oci::Linux& l);
-// True when `create` may clone the init directly into its new namespaces: no namespace is
-// joined by path (a pid namespace joined by setns applies only to children), and no user
-// or time namespace (their maps and offsets are written between unshare and the fork).
+// True when `create` may clone the init directly into its new namespaces: namespaces joined
+// by path are only network, IPC and UTS ones (the init joins them itself; a pid namespace
+// joined by setns applies only to children, a mount namespace would be left before the
+// rootfs set-up), and no user or time namespace (their maps and offsets are written between
+// unshare and the fork).
 bool direct_clone_ok(const oci::Linux& l);
 // setns() into each namespace given by path, the user namespace first.
 Result<void> join_namespaces(const oci::Linux& l);

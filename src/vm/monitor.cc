@@ -256,7 +256,6 @@ void Monitor::on_frame(const proto::Frame& f) {
         if (!v || *v != proto::kVersion)
           finish(255, "the guest agent speaks another protocol version");
         phase_ = Phase::kConfiguring;  // the config was sent with QEMU's start
-
       }
       break;
     case Type::kReady:
