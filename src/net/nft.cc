@@ -4,12 +4,16 @@
 #include <nftables/libnftables.h>
 // The ruleset generation is asked with a bare netlink request (libmnl), not libnftables.
 #include <arpa/inet.h>
+#include <endian.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -111,42 +115,113 @@ Result<std::string> list_json(const std::string& command) {
   return std::string(out ? out : "");
 }
 
-Result<uint32_t> generation() {
+namespace {
+
+// One nf_tables request over a bare netlink socket (libmnl); `on_msg` sees every answer
+// message (a dump's many, up to NLMSG_DONE). `table`: NFTA_*_TABLE attribute (type `attr`).
+Result<void> nft_request(uint16_t msg, uint16_t flags, uint8_t family, uint16_t attr,
+                         const std::string& table, mnl_cb_t on_msg, void* data,
+                         std::string_view what) {
   std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open(NETLINK_NETFILTER),
                                                        mnl_socket_close);
   if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) != 0)
     return fail(sys_error(errno, "nftables: open a netfilter netlink socket"));
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-  nlh->nlmsg_flags = NLM_F_REQUEST;
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg);
+  nlh->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
   uint32_t seq = static_cast<uint32_t>(time(nullptr));
   nlh->nlmsg_seq = seq;
   auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = AF_UNSPEC;
+  nfg->nfgen_family = family;
   nfg->version = NFNETLINK_V0;
   nfg->res_id = 0;
+  if (!table.empty()) mnl_attr_put_strz(nlh, attr, table.c_str());
   if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0)
-    return fail(sys_error(errno, "nftables: ask the ruleset generation"));
+    return fail(sys_error(errno, "nftables: ask {}", what));
+  uint32_t port = mnl_socket_get_portid(nl.get());
+  while (true) {
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+    if (n < 0) return fail(sys_error(errno, "nftables: read {}", what));
+    int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, port, on_msg, data);
+    if (r < 0) return fail(sys_error(errno, "nftables: read {}", what));
+    if (r == MNL_CB_STOP || !(flags & NLM_F_DUMP)) return {};
+  }
+}
+
+// The u64 and string attributes of one answer message, by type.
+struct Attrs {
+  std::map<uint16_t, uint64_t> u64;
+  std::map<uint16_t, std::string> str;
+  std::map<uint16_t, uint32_t> u32;
+};
+
+Attrs attrs_of(const nlmsghdr* h) {
+  Attrs out;
+  mnl_attr_parse(
+      h, sizeof(nfgenmsg),
+      [](const nlattr* a, void* d) -> int {
+        auto* o = static_cast<Attrs*>(d);
+        auto type = mnl_attr_get_type(a);
+        if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+          o->u64[type] = be64toh(mnl_attr_get_u64(a));
+        else if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+          o->u32[type] = ntohl(mnl_attr_get_u32(a));
+        if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) o->str[type] = mnl_attr_get_str(a);
+        return MNL_CB_OK;
+      },
+      &out);
+  return out;
+}
+
+}  // namespace
+
+Result<uint32_t> generation() {
   std::optional<uint32_t> gen;
-  auto cb = [](const nlmsghdr* h, void* data) -> int {
-    auto* out = static_cast<std::optional<uint32_t>*>(data);
-    mnl_attr_parse(
-        h, sizeof(nfgenmsg),
-        [](const nlattr* a, void* d) -> int {
-          if (mnl_attr_get_type(a) == NFTA_GEN_ID && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-            *static_cast<std::optional<uint32_t>*>(d) = ntohl(mnl_attr_get_u32(a));
-          return MNL_CB_OK;
-        },
-        out);
-    return MNL_CB_OK;
-  };
-  ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
-  if (n < 0) return fail(sys_error(errno, "nftables: read the ruleset generation"));
-  if (mnl_cb_run(buf, static_cast<size_t>(n), seq, mnl_socket_get_portid(nl.get()), cb, &gen) < 0)
-    return fail(sys_error(errno, "nftables: read the ruleset generation"));
+  BERTH_CHECK(nft_request(
+      NFT_MSG_GETGEN, 0, AF_UNSPEC, 0, "",
+      [](const nlmsghdr* h, void* d) -> int {
+        Attrs a = attrs_of(h);
+        if (a.u32.contains(NFTA_GEN_ID))
+          *static_cast<std::optional<uint32_t>*>(d) = a.u32[NFTA_GEN_ID];
+        return MNL_CB_OK;
+      },
+      &gen, "the ruleset generation"));
   if (!gen) return fail(make_error(ErrorKind::kInternal, "nftables: no generation in the answer"));
   return *gen;
+}
+
+Result<std::string> table_fingerprint(const std::string& name) {
+  std::optional<uint64_t> handle;
+  auto got_table = nft_request(
+      NFT_MSG_GETTABLE, 0, NFPROTO_IPV4, NFTA_TABLE_NAME, name,
+      [](const nlmsghdr* h, void* d) -> int {
+        Attrs a = attrs_of(h);
+        if (a.u64.contains(NFTA_TABLE_HANDLE))
+          *static_cast<std::optional<uint64_t>*>(d) = a.u64[NFTA_TABLE_HANDLE];
+        return MNL_CB_OK;
+      },
+      &handle, "table " + name);
+  if (!got_table) {
+    if (got_table.error().sys_errno() == ENOENT) return std::string();
+    return fail(std::move(got_table.error()));
+  }
+  if (!handle) return std::string();
+  std::vector<std::string> rules;
+  BERTH_CHECK(nft_request(
+      NFT_MSG_GETRULE, NLM_F_DUMP, NFPROTO_IPV4, NFTA_RULE_TABLE, name,
+      [](const nlmsghdr* h, void* d) -> int {
+        Attrs a = attrs_of(h);
+        if (a.u64.contains(NFTA_RULE_HANDLE))
+          static_cast<std::vector<std::string>*>(d)->push_back(
+              fmt::format("{}:{}", a.str[NFTA_RULE_CHAIN], a.u64[NFTA_RULE_HANDLE]));
+        return MNL_CB_OK;
+      },
+      &rules, "the rules of table " + name));
+  std::sort(rules.begin(), rules.end());
+  std::string out = fmt::format("table {}", *handle);
+  for (const auto& r : rules) out += " " + r;
+  return out;
 }
 
 Result<bool> table_exists(const std::string& name) {

@@ -38,19 +38,38 @@ DnsUpstreams upstreams(const Config& c, const NetworkRecord& n) {
 
 // The nftables table is rebuilt as a whole, but only when it would change: loading
 // libnftables and running a script cost several ms, and most attaches and detaches (no ports
-// published, the network's bridge already up) leave it as it is. The last script applied and
-// the kernel's ruleset generation right after it are kept in <net dir>/nft.applied; the same
-// script with the same generation (nobody changed any table since) is skipped.
-Result<void> apply_table(const Store& s, const std::string& script, bool force) {
+// published, the network's bridge already up) leave it as it is. <net dir>/nft.applied keeps
+// the kernel's ruleset generation after the last apply, the table's fingerprint then
+// (nft::table_fingerprint: its handle and its rules' handles) and the script. The same script
+// is skipped when the generation is unchanged (nobody changed any table since) or, when
+// another program changed other tables (podman's netavark does on every container), when
+// berth's table still has the fingerprint it had.
+Result<void> apply_table(const Store& s, const std::string& table, const std::string& script,
+                         bool force) {
   std::string state_path = s.dir() + "/nft.applied";
   auto gen = nft::generation();
   if (!force && gen) {
     auto last = file::read(state_path);
-    if (last && *last == fmt::format("{}\n{}", *gen, script)) return {};
+    std::string_view l = last ? std::string_view(*last) : std::string_view();
+    size_t eol1 = l.find('\n'), eol2 = eol1 == l.npos ? l.npos : l.find('\n', eol1 + 1);
+    if (eol2 != l.npos && l.substr(eol2 + 1) == script) {
+      std::string_view last_gen = l.substr(0, eol1),
+                       last_print = l.substr(eol1 + 1, eol2 - eol1 - 1);
+      if (last_gen == std::to_string(*gen)) return {};
+      auto print = nft::table_fingerprint(table);
+      if (print && *print == last_print) {
+        (void)file::write_atomic(state_path, fmt::format("{}\n{}\n{}", *gen, *print, script), 0600,
+                                 false);
+        return {};
+      }
+    }
   }
   BERTH_CHECK(nft::run(script));
-  if (auto after = nft::generation(); after)
-    BERTH_CHECK(file::write_atomic(state_path, fmt::format("{}\n{}", *after, script), 0600, false));
+  auto after = nft::generation();
+  auto print = nft::table_fingerprint(table);
+  if (after && print)
+    BERTH_CHECK(file::write_atomic(state_path, fmt::format("{}\n{}\n{}", *after, *print, script),
+                                   0600, false));
   else
     (void)::unlink(state_path.c_str());
   return {};
@@ -97,7 +116,7 @@ Result<void> sync(const Config& c, const Store& s, const std::vector<NetworkReco
     if (active_nets.contains(n.id) || bridges_up.contains(n.bridge))
       in.networks.push_back({n.bridge, n.subnet, n.internal});
   std::string script = in.networks.empty() ? delete_table_script(c.table) : build_ruleset(in);
-  BERTH_CHECK_CTX(apply_table(s, script, force), "apply nftables table {}", c.table);
+  BERTH_CHECK_CTX(apply_table(s, c.table, script, force), "apply nftables table {}", c.table);
   BERTH_CHECK(write_if_changed(s.dns_dir() + "/records", format_dns_records(names)));
 
   for (const auto& n : nets) {

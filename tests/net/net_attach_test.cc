@@ -43,6 +43,35 @@ TEST_F(NetTest, TableComesBackAfterSomeoneElseDeletedIt) {
   ASSERT_TRUE(mgr_->detach(two.id, ""));
 }
 
+// Another program changing its own tables (podman's netavark does on every container) moves
+// the ruleset generation but leaves berth's table as it was: it is not rebuilt (its handle,
+// and so its fingerprint, stay). A rule someone removed from it is put back.
+TEST_F(NetTest, OnlyAChangeToBerthsOwnTableRebuildsIt) {
+  Ctr one = make_ctr("one");
+  ASSERT_TRUE(mgr_->attach({.container_id = one.id, .netns_path = one.netns}));
+  std::string before = *nft::table_fingerprint(cfg_.table);
+  ASSERT_EQ(before.rfind("table ", 0), 0u) << before;
+  uint32_t gen = *nft::generation();
+  ASSERT_TRUE(nft::run("add table inet berth_test_other\ndelete table inet berth_test_other"));
+  ASSERT_NE(*nft::generation(), gen);
+  Ctr two = make_ctr("two");
+  ASSERT_TRUE(mgr_->attach({.container_id = two.id, .netns_path = two.netns}));
+  EXPECT_EQ(*nft::table_fingerprint(cfg_.table), before) << "the table was rebuilt";
+
+  // Someone deletes one of berth's rules: the next change of attachments restores it.
+  size_t at = before.find("postrouting:");
+  ASSERT_NE(at, std::string::npos) << before;
+  std::string handle = before.substr(at + 12, before.find(' ', at) - at - 12);
+  ASSERT_TRUE(nft::run("delete rule ip " + cfg_.table + " postrouting handle " + handle));
+  ASSERT_TRUE(mgr_->detach(two.id, ""));
+  std::string after = *nft::table_fingerprint(cfg_.table);
+  EXPECT_NE(after, before);
+  EXPECT_EQ(std::count(after.begin(), after.end(), ':'),
+            std::count(before.begin(), before.end(), ':'))
+      << "every rule is back: " << after;
+  ASSERT_TRUE(mgr_->detach(one.id, ""));
+}
+
 TEST_F(NetTest, AttachGivesAddressRouteMacAndEtcFiles) {
   Ctr c = make_ctr("web");
   auto a = mgr_->attach({.container_id = c.id,
