@@ -49,6 +49,18 @@ pid_t clone_shared(int ns_flags, SharedChild* c) {
   return pid;
 }
 
+// After kReady: the socket is close-on-exec, so end of file means the helper runs; a message
+// means the exec failed.
+Result<void> expect_exec(int sfd) {
+  auto after = sync::recv(sfd);
+  if (after) {
+    if (after->type == sync::Type::kError) return fail(sync::error_from(*after));
+    return fail(make_error(ErrorKind::kInternal, "sync: unexpected message after ready"));
+  }
+  if (after.error().kind() != ErrorKind::kNotFound) return fail(std::move(after.error()));
+  return {};
+}
+
 bool shared_clone_ok(const InitArgs& a) {
   const oci::Spec& s = *a.spec;
   if (a.hooks_before_pivot || !s.hooks.start_container.empty()) return false;
@@ -93,12 +105,7 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
         return fail(make_error(ErrorKind::kInternal, "sync: unexpected message {}",
                                static_cast<uint32_t>(m->type)));
     }
-    auto after = sync::recv(parent_end.get());
-    if (after) {
-      if (after->type == sync::Type::kError) return fail(sync::error_from(*after));
-      return fail(make_error(ErrorKind::kInternal, "sync: unexpected message after ready"));
-    }
-    if (after.error().kind() != ErrorKind::kNotFound) return fail(std::move(after.error()));
+    BERTH_CHECK(expect_exec(parent_end.get()));
     undo.dismiss();
     return init;
   }
@@ -164,14 +171,7 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
           undo.dismiss();
           return init;
         }
-        // The socket is close-on-exec: end of file means the helper runs; a message means
-        // the exec failed.
-        auto after = sync::recv(sfd);
-        if (after) {
-          if (after->type == sync::Type::kError) return fail(sync::error_from(*after));
-          return fail(make_error(ErrorKind::kInternal, "sync: unexpected message after ready"));
-        }
-        if (after.error().kind() != ErrorKind::kNotFound) return fail(std::move(after.error()));
+        BERTH_CHECK(expect_exec(sfd));
         undo.dismiss();
         return init;
       }
