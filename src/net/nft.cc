@@ -149,7 +149,7 @@ Result<void> nft_request(uint16_t msg, uint16_t flags, uint8_t family, uint16_t 
   }
 }
 
-// The u64 and string attributes of one answer message, by type.
+// The u64, u32 and string attributes of one answer message, by type.
 struct Attrs {
   std::map<uint16_t, uint64_t> u64;
   std::map<uint16_t, std::string> str;

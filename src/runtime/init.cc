@@ -275,7 +275,7 @@ void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
   INIT_CHECK(a, join_namespaces(l));  // the network, IPC and UTS namespaces given by path
   UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
-  // Now that the parent has moved us into the cgroup, it becomes the namespace's root.
+  // Now that we are in the cgroup, it becomes the namespace's root.
   if ((new_namespace_flags(l) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
     die(a, sys_error(errno, "linux.namespaces: unshare cgroup"));
   INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, 0));

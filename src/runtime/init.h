@@ -40,7 +40,8 @@ struct InitArgs {
 // Runs in the first child; never returns.
 [[noreturn]] void stage1_main(const InitArgs& a);
 // The init cloned directly into its namespaces (spawn's direct path): waits for Go (it is in
-// its cgroup then), unshares the cgroup namespace, and goes on as init_main. With `join`
+// its cgroup then), joins the network/IPC/UTS namespaces given by path, unshares the cgroup
+// namespace, and goes on as init_main. With `join`
 // (spawn's shared-memory path, where the parent sleeps until the exec) it moves itself into
 // that cgroup instead of waiting.
 [[noreturn]] void direct_init_main(const InitArgs& a, cgroup::Manager* join = nullptr);
