@@ -6,8 +6,10 @@
 // all its setup, executes this tiny freestanding program from a memfd instead; from then on
 // nothing in the container refers to the host binary. It:
 //   1. waits for `start` by reading one byte from the exec fifo (fd argv[1], -1: no wait),
-//   2. loads a seccomp BPF program from fd argv[2] (-1: none) with flags argv[3],
-//   3. execs argv[4] with argv[5..] and the environment it was given.
+//   2. marks fd argv[4] (-1: none) close-on-exec: whoever waits for end of file on its other
+//      end learns that the user's program, not just this helper, is running,
+//   3. loads a seccomp BPF program from fd argv[2] (-1: none) with flags argv[3],
+//   4. execs argv[5] with argv[6..] and the environment it was given.
 // No libc: raw system calls only, so it is a few KB and starts in microseconds.
 
 typedef unsigned long u64;
@@ -19,6 +21,7 @@ typedef long s64;
 #define SYS_close 3
 #define SYS_fstat 5
 #define SYS_execve 59
+#define SYS_fcntl 72
 #define SYS_exit_group 231
 #define SYS_seccomp 317
 static s64 sc3(s64 n, s64 a, s64 b, s64 c) {
@@ -106,10 +109,11 @@ static void die(const char* what, const char* obj, s64 err, int code) {
 }
 
 __attribute__((used)) static void helper_main(long argc, char** argv, char** envp) {
-  if (argc < 6) die("exec helper", "(usage)", 22, 125);
+  if (argc < 7) die("exec helper", "(usage)", 22, 125);
   long fifo = to_long(argv[1]);
   long sfd = to_long(argv[2]);
   long sflags = to_long(argv[3]);
+  long hold = to_long(argv[4]);
   if (fifo >= 0) {
     char b;
     s64 r;
@@ -119,6 +123,8 @@ __attribute__((used)) static void helper_main(long argc, char** argv, char** env
     if (r != 1) die("wait for start", 0, r < 0 ? -r : 5, 125);
     sc3(SYS_close, fifo, 0, 0);
   }
+  // Before the filter goes in: a profile may forbid fcntl.
+  if (hold >= 0) sc3(SYS_fcntl, hold, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
   if (sfd >= 0) {
     u64 got = 0;
     for (;;) {
@@ -133,8 +139,8 @@ __attribute__((used)) static void helper_main(long argc, char** argv, char** env
     s64 r = sc3(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, sflags, (s64)&prog);
     if (r < 0) die("load seccomp filter", 0, -r, 125);
   }
-  s64 r = sc3(SYS_execve, (s64)argv[4], (s64)(argv + 5), (s64)envp);
-  die("exec", argv[4], -r, (-r == ENOENT) ? 127 : 126);
+  s64 r = sc3(SYS_execve, (s64)argv[5], (s64)(argv + 6), (s64)envp);
+  die("exec", argv[5], -r, (-r == ENOENT) ? 127 : 126);
 }
 
 __asm__(

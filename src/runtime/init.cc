@@ -93,11 +93,18 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   };
   int fifo_fd = pass(fifo);
   int bpf_fd = pass(bpf_for_helper);
+  // exec: the parent reports the process as running when the sync socket closes; the helper
+  // holds a copy of it until the user's program itself is exec'd (not just the helper).
+  int hold_fd = -1;
+  if (a.mode == InitArgs::Mode::kExec) {
+    hold_fd = ::fcntl(a.sync_fd, F_DUPFD, static_cast<int>(first_free));
+    if (hold_fd < 0) die(a, sys_error(errno, "dup fd for the exec helper"));
+  }
   // The parent may exit as soon as it reads Ready: stop tying our life to it first (a
   // parent gone before the send shows up as a failed send).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
-  auto r = exec_via_helper(fifo_fd, bpf_fd, a.seccomp_flags, *exe, p.args, env);
+  auto r = exec_via_helper(fifo_fd, bpf_fd, a.seccomp_flags, hold_fd, *exe, p.args, env);
   if (ready_sent) {
     dprintf(2, "berth-runtime: %s\n", r.error().text().c_str());
     _exit(127);

@@ -167,7 +167,7 @@ std::vector<std::string> final_env(const oci::Process& p) {
   return env;
 }
 
-Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags,
+Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags, int hold_fd,
                              const std::string& path, const std::vector<std::string>& argv,
                              const std::vector<std::string>& env) {
   size_t size = static_cast<size_t>(berth_exec_helper_end - berth_exec_helper_start);
@@ -185,8 +185,12 @@ Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags
   if (::fcntl(mfd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
       0)
     return fail(sys_error(errno, "seal exec helper"));
-  std::vector<std::string> args = {"berth-exec", std::to_string(fifo_fd),
-                                   std::to_string(seccomp_fd), std::to_string(seccomp_flags), path};
+  std::vector<std::string> args = {"berth-exec",
+                                   std::to_string(fifo_fd),
+                                   std::to_string(seccomp_fd),
+                                   std::to_string(seccomp_flags),
+                                   std::to_string(hold_fd),
+                                   path};
   args.insert(args.end(), argv.begin(), argv.end());
   std::vector<char*> av, ev;
   for (auto& a : args) av.push_back(a.data());

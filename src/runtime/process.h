@@ -26,8 +26,9 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
 std::vector<std::string> final_env(const oci::Process& p);
 
 // The last step: exec the helper from a sealed memfd; it waits on fifo_fd (if >= 0), loads the
-// seccomp program in seccomp_fd (if >= 0) and execs path. Returns only on failure.
-Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags,
+// seccomp program in seccomp_fd (if >= 0), keeps hold_fd (if >= 0, not close-on-exec) open
+// until its own exec of path succeeds, and execs path. Returns only on failure.
+Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags, int hold_fd,
                              const std::string& path, const std::vector<std::string>& argv,
                              const std::vector<std::string>& env);
 
