@@ -28,7 +28,8 @@ int64_t uptime_ms();
 // boot.cc
 void early_mounts();
 std::string cmdline_value(std::string_view key);  // berth.modules=... from /proc/cmdline
-Result<void> load_modules(const std::vector<std::string>& names);
+// times (if given) gets "name ms, ..." per module, for the boot timing line.
+Result<void> load_modules(const std::vector<std::string>& names, std::string* times = nullptr);
 // Waits for the virtio-serial port with this name and opens it.
 Result<UniqueFd> open_port(std::string_view name, int timeout_ms);
 

@@ -40,13 +40,15 @@ std::string cmdline_value(std::string_view key) {
   return {};
 }
 
-Result<void> load_modules(const std::vector<std::string>& names) {
+Result<void> load_modules(const std::vector<std::string>& names, std::string* times) {
   for (const auto& n : names) {
+    int64_t t = uptime_ms();
     std::string p = "/lib/modules/" + n + ".ko";
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail(sys_error(errno, "open {}", p));
     if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0 && errno != EEXIST)
       return fail(sys_error(errno, "load module {}", n));
+    if (times) *times += fmt::format("{}{} {}", times->empty() ? "" : ", ", n, uptime_ms() - t);
   }
   return {};
 }
@@ -105,7 +107,8 @@ int main() {
   early_mounts();
   std::vector<std::string> mods = split(cmdline_value("berth.modules"), ',');
   std::erase(mods, std::string());
-  if (auto r = load_modules(mods); !r) say(r.error().text());
+  std::string mod_times;
+  if (auto r = load_modules(mods, &mod_times); !r) say(r.error().text());
   int64_t t_mods = uptime_ms();
   auto port = open_port(proto::kPortName, 30000);
   if (!port) {
@@ -113,8 +116,8 @@ int main() {
   } else {
     // For the host's log: where the boot time went.
     std::string timing =
-        fmt::format("boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms", t_init,
-                    mods.size(), t_mods, uptime_ms());
+        fmt::format("boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms (ms per module: {})",
+                    t_init, mods.size(), t_mods, uptime_ms(), mod_times);
     run_session(port->get(), timing);
   }
   ::sync();
