@@ -261,8 +261,8 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
   BuiltSpec built = BERTH_TRY(build_spec(in));
   if (warnings) *warnings = built.warnings;
   BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), built.config.dump(), 0600, false));
-  for (const char* f : {"hosts", "resolv.conf", "hostname"})
-    BERTH_CHECK(file::write_atomic(path::join(dir, f), "", 0644, false));
+  // hosts, resolv.conf and hostname (bound into the container by the spec) are written by
+  // setup_network at every start, before the runtime sees the spec.
   c.options = std::move(opts);
   c.status.state = "created";
   ok = true;
