@@ -115,9 +115,9 @@ int main() {
     say(port.error().text());
   } else {
     // For the host's log: where the boot time went.
-    std::string timing =
-        fmt::format("boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms (ms per module: {})",
-                    t_init, mods.size(), t_mods, uptime_ms(), mod_times);
+    std::string timing = fmt::format(
+        "boot: /init at {} ms, {} modules loaded at {} ms, port open at {} ms (ms per module: {})",
+        t_init, mods.size(), t_mods, uptime_ms(), mod_times);
     run_session(port->get(), timing);
   }
   ::sync();
