@@ -71,8 +71,12 @@ TEST_F(Namespaces, JoinsANetworkNamespaceByPath) {
   // A holder process in its own network namespace, made by unshare(1).
   CmdResult holder = sh("unshare --net sleep 30 >/dev/null 2>&1 & echo $!");
   std::string pid = holder.out.substr(0, holder.out.find('\n'));
-  usleep(100 * 1000);
-  std::string want = ns_link(pid, "net");
+  // Until unshare(1) has made the namespace, the holder is still in ours.
+  std::string want;
+  for (int i = 0; i < 250 && (want.empty() || want == ns_link("self", "net")); ++i) {
+    usleep(20 * 1000);
+    want = ns_link(pid, "net");
+  }
   ASSERT_FALSE(want.empty());
   Bundle b;
   for (auto& n : b.config()["linux"]["namespaces"])
