@@ -62,7 +62,8 @@ TEST_F(VmTest, ProcessSeesItsSpecInsideItsOwnKernel) {
               "echo \"$0 $1\"; echo \"FOO=$FOO\"; pwd; id -u; id -g; id -G; hostname; "
               "cat /etc/berth-test.txt; ulimit -n; nproc; "
               "grep MemTotal /proc/meminfo; uname -r; "
-              "touch /newfile 2>/dev/null && echo rw || echo ro",
+              "touch /newfile 2>/dev/null && echo rw || echo ro; "
+              "grep -E '^Sig(Ign|Blk)' /proc/self/status",
               "first", "second"});
   b.private_rootfs();
   std::ofstream(b.dir() + "/rootfs/etc/berth-test.txt") << "a file from the image\n";
@@ -78,7 +79,7 @@ TEST_F(VmTest, ProcessSeesItsSpecInsideItsOwnKernel) {
   CmdResult r = rt.run_bundle(b);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto l = lines(r.out);
-  ASSERT_EQ(l.size(), 13u) << r.out;
+  ASSERT_EQ(l.size(), 15u) << r.out;
   EXPECT_EQ(l[0], "first second");
   EXPECT_EQ(l[1], "FOO=bar baz");
   EXPECT_EQ(l[2], "/home/user");
@@ -97,6 +98,12 @@ TEST_F(VmTest, ProcessSeesItsSpecInsideItsOwnKernel) {
       << "the guest runs the host's kernel?";
   EXPECT_NE(l[11].find("cloud"), std::string::npos) << l[11];
   EXPECT_EQ(l[12], "ro");
+  // No signal the agent blocks or ignores leaks into the process (busybox sh itself ignores
+  // SIGQUIT, so only SIGPIPE, which the agent ignores, is looked at).
+  EXPECT_EQ(l[13], "SigBlk:\t0000000000000000");
+  unsigned long long ign = 0;
+  ASSERT_EQ(sscanf(l[14].c_str(), "SigIgn: %llx", &ign), 1) << l[14];
+  EXPECT_EQ(ign & (1ull << (SIGPIPE - 1)), 0u) << l[14];
 }
 
 // A host directory (virtiofs) written in the guest and read on the host; a host file

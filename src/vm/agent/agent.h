@@ -9,6 +9,7 @@
 //   relay.cc    the frame loop
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <string>
@@ -19,6 +20,10 @@
 #include "vm/protocol.h"
 
 namespace berth::vm::agent {
+
+// The only signals whose disposition the agent changes (to SIG_IGN; it catches none, so
+// exec resets nothing else): the container process puts these back to the default.
+inline constexpr int kAgentIgnoredSignals[] = {SIGPIPE};
 
 // Prints a diagnostic line on the serial console (the host keeps it in console.log).
 void say(const std::string& msg);

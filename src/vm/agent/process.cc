@@ -164,7 +164,9 @@ void write_all(int fd, std::string_view s) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_UNBLOCK, &all, nullptr);
-  for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
+  // Ignored signals stay ignored across exec: put back the ones the agent ignores (one
+  // call each, not 64: every system call counts under TCG).
+  for (int s : kAgentIgnoredSignals) signal(s, SIG_DFL);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) _exit(127);
   auto exe = setup_child(p, ctty);
   if (!exe) {

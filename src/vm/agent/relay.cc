@@ -191,7 +191,7 @@ void Session::run(const std::string& timing) {
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-  ::signal(SIGPIPE, SIG_IGN);
+  for (int s : kAgentIgnoredSignals) ::signal(s, SIG_IGN);
 
   send(proto::Type::kHello, proto::encode_u32(proto::kVersion));
   send(proto::Type::kLog, timing);
