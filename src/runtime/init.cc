@@ -53,19 +53,42 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
                                   bool ready_sent = false) {
   const oci::Seccomp* sc = a.spec->linux.seccomp ? &*a.spec->linux.seccomp : nullptr;
   // With no_new_privs the helper loads the filter right before the user's exec; without it
-  // the kernel wants CAP_SYS_ADMIN, so the filter goes in now, while we still have it.
+  // the kernel wants CAP_SYS_ADMIN, so the filter goes in here, while we still have it.
   bool notify = sc && seccomp_uses_notify(*sc);
   bool load_now = sc && (!p.no_new_privileges || notify);
   if (p.capabilities) INIT_CHECK(a, drop_bounding_set(*p.capabilities));
   INIT_CHECK(a, apply_process_attrs(a, p));
+
+  // The fds and the helper's memfd are made ready before any filter goes in: a profile may
+  // forbid fcntl or memfd_create, which are berth's needs, not the program's. After the load
+  // only identity, cwd and the exec itself remain (as in runc).
+  auto helper = make_exec_helper();
+  if (!helper) die(a, helper.error());
   UniqueFd bpf_for_helper;
-  if (sc && load_now) {
+  if (sc && !load_now) bpf_for_helper.reset(::fcntl(a.seccomp_fd, F_DUPFD_CLOEXEC, 3));
+  // Only stdio and the preserved fds pass; everything else is closed by the exec.
+  unsigned first_free = 3 + static_cast<unsigned>(a.preserve_fds);
+  if (sys::close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    die(a, sys_error(errno, "close_range"));
+  auto pass = [&](int fd) {
+    if (fd < 0) return -1;
+    int n = ::fcntl(fd, F_DUPFD, static_cast<int>(first_free));
+    if (n < 0) die(a, sys_error(errno, "dup fd for the exec helper"));
+    return n;
+  };
+  int fifo_fd = pass(fifo.get());
+  int bpf_fd = pass(bpf_for_helper.get());
+  // exec: the parent reports the process as running when the sync socket closes; the helper
+  // holds a copy of it until the user's program itself is exec'd (not just the helper). Not
+  // when the filter goes in here: the profile may forbid the helper's fcntl, and the socket
+  // would then leak into the program; end of file then comes with the helper's exec.
+  int hold_fd = a.mode == InitArgs::Mode::kExec && !load_now ? pass(a.sync_fd) : -1;
+
+  if (load_now) {
     auto listener = load_seccomp_bpf(a.seccomp_fd, a.seccomp_flags, notify);
     if (!listener) die(a, listener.error());
     if (*listener)
       INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kSeccompFd, 0, {}, listener->get()));
-  } else if (sc) {
-    bpf_for_helper.reset(::fcntl(a.seccomp_fd, F_DUPFD_CLOEXEC, 3));
   }
   INIT_CHECK(a, switch_user(p.user));
   if (p.capabilities) INIT_CHECK(a, set_capabilities(*p.capabilities));
@@ -81,30 +104,12 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   auto exe = find_executable(p.args[0], env);
   if (!exe) die(a, exe.error());
 
-  // Only stdio and the preserved fds pass; everything else is closed by the exec.
-  unsigned first_free = 3 + static_cast<unsigned>(a.preserve_fds);
-  if (sys::close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    die(a, sys_error(errno, "close_range"));
-  auto pass = [&](const UniqueFd& fd) {
-    if (!fd) return -1;
-    int n = ::fcntl(fd.get(), F_DUPFD, static_cast<int>(first_free));
-    if (n < 0) die(a, sys_error(errno, "dup fd for the exec helper"));
-    return n;
-  };
-  int fifo_fd = pass(fifo);
-  int bpf_fd = pass(bpf_for_helper);
-  // exec: the parent reports the process as running when the sync socket closes; the helper
-  // holds a copy of it until the user's program itself is exec'd (not just the helper).
-  int hold_fd = -1;
-  if (a.mode == InitArgs::Mode::kExec) {
-    hold_fd = ::fcntl(a.sync_fd, F_DUPFD, static_cast<int>(first_free));
-    if (hold_fd < 0) die(a, sys_error(errno, "dup fd for the exec helper"));
-  }
   // The parent may exit as soon as it reads Ready: stop tying our life to it first (a
   // parent gone before the send shows up as a failed send).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
-  auto r = exec_via_helper(fifo_fd, bpf_fd, a.seccomp_flags, hold_fd, *exe, p.args, env);
+  auto r =
+      exec_via_helper(helper->get(), fifo_fd, bpf_fd, a.seccomp_flags, hold_fd, *exe, p.args, env);
   if (ready_sent) {
     dprintf(2, "berth-runtime: %s\n", r.error().text().c_str());
     _exit(127);

@@ -167,9 +167,7 @@ std::vector<std::string> final_env(const oci::Process& p) {
   return env;
 }
 
-Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags, int hold_fd,
-                             const std::string& path, const std::vector<std::string>& argv,
-                             const std::vector<std::string>& env) {
+Result<UniqueFd> make_exec_helper() {
   size_t size = static_cast<size_t>(berth_exec_helper_end - berth_exec_helper_start);
   UniqueFd mfd(
       static_cast<int>(::syscall(SYS_memfd_create, "berth-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
@@ -185,6 +183,13 @@ Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags
   if (::fcntl(mfd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
       0)
     return fail(sys_error(errno, "seal exec helper"));
+  return mfd;
+}
+
+Result<void> exec_via_helper(int helper_fd, int fifo_fd, int seccomp_fd, unsigned seccomp_flags,
+                             int hold_fd, const std::string& path,
+                             const std::vector<std::string>& argv,
+                             const std::vector<std::string>& env) {
   std::vector<std::string> args = {"berth-exec",
                                    std::to_string(fifo_fd),
                                    std::to_string(seccomp_fd),
@@ -198,7 +203,7 @@ Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags
   std::vector<std::string> envc = env;
   for (auto& e : envc) ev.push_back(e.data());
   ev.push_back(nullptr);
-  sys::execveat(mfd.get(), "", av.data(), ev.data(), AT_EMPTY_PATH);
+  sys::execveat(helper_fd, "", av.data(), ev.data(), AT_EMPTY_PATH);
   return fail(sys_error(errno, "exec the berth exec helper"));
 }
 

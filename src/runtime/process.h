@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "oci/spec.h"
 
 namespace berth::runtime {
@@ -25,11 +26,14 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
 // env plus HOME (from /etc/passwd, else "/") and PATH when absent.
 std::vector<std::string> final_env(const oci::Process& p);
 
-// The last step: exec the helper from a sealed memfd; it waits on fifo_fd (if >= 0), loads the
-// seccomp program in seccomp_fd (if >= 0), keeps hold_fd (if >= 0, not close-on-exec) open
-// until its own exec of path succeeds, and execs path. Returns only on failure.
-Result<void> exec_via_helper(int fifo_fd, int seccomp_fd, unsigned seccomp_flags, int hold_fd,
-                             const std::string& path, const std::vector<std::string>& argv,
+// The helper as a sealed memfd (close-on-exec), made before any seccomp filter goes in.
+Result<UniqueFd> make_exec_helper();
+// The last step: exec the helper in helper_fd; it waits on fifo_fd (if >= 0), keeps hold_fd
+// (if >= 0, not close-on-exec) open until its own exec of path succeeds, loads the seccomp
+// program in seccomp_fd (if >= 0) and execs path. Returns only on failure.
+Result<void> exec_via_helper(int helper_fd, int fifo_fd, int seccomp_fd, unsigned seccomp_flags,
+                             int hold_fd, const std::string& path,
+                             const std::vector<std::string>& argv,
                              const std::vector<std::string>& env);
 
 }  // namespace berth::runtime

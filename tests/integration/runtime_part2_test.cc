@@ -136,6 +136,34 @@ TEST_F(Part2, SeccompErrnoArgumentsAndBothLoadPaths) {
   }
 }
 
+// exec's helper holds the sync socket past its own exec only when it can still mark it
+// close-on-exec: a profile that forbids fcntl must neither break exec nor leak that socket
+// into the program, whichever side loads the filter.
+TEST_F(Part2, ExecUnderAProfileWithoutFcntl) {
+  for (bool nnp : {true, false}) {
+    Bundle b;
+    b.config()["process"]["noNewPrivileges"] = nnp;
+    b.config()["linux"]["seccomp"] = nlohmann::json::parse(R"({
+      "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+      "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_ERRNO"}]})");
+    b.set_args({"sleep", "30"});
+    std::string id = rt.new_id();
+    ASSERT_EQ(create_detached(b, id).exit_code, 0) << read_file(b.dir() + "/err");
+    ASSERT_EQ(rt({"start", id}).exit_code, 0);
+    CmdResult r = rt({"exec", id, "ls", "/proc/self/fd"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "0\n1\n2\n3\n") << "noNewPrivileges=" << nnp;
+    TempDir d;
+    ASSERT_EQ(
+        sh(std::string(BERTH_RUNTIME_BIN) + " --root " + rt.root() + " exec --detach --pid-file " +
+           d.path() + "/pid " + id + " sleep 1 >/dev/null 2>&1")
+            .exit_code,
+        0);
+    EXPECT_FALSE(read_file(d.path() + "/pid").empty());
+    EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  }
+}
+
 TEST_F(Part2, SeccompDefaultErrnoRetAndBadProfiles) {
   Bundle b;
   b.config()["linux"]["seccomp"] = nlohmann::json::parse(R"({

@@ -38,7 +38,9 @@ TEST(ExecHelper, HeldFdClosesAtTheUsersExec) {
   if (pid == 0) {
     // The helper gets the fifo's read end and the hold pipe's write end, both inheritable.
     int f = ::fcntl(fifo[0], F_DUPFD, 10), h = ::fcntl(hold[1], F_DUPFD, 11);
-    auto r = exec_via_helper(f, -1, 0, h, "/bin/sleep", {"sleep", "30"}, {});
+    auto helper = make_exec_helper();
+    if (!helper) ::_exit(98);
+    auto r = exec_via_helper(helper->get(), f, -1, 0, h, "/bin/sleep", {"sleep", "30"}, {});
     ::_exit(r ? 0 : 99);
   }
   ::close(fifo[0]);
