@@ -64,8 +64,6 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   // only identity, cwd and the exec itself remain (as in runc).
   auto helper = make_exec_helper();
   if (!helper) die(a, helper.error());
-  UniqueFd bpf_for_helper;
-  if (sc && !load_now) bpf_for_helper.reset(::fcntl(a.seccomp_fd, F_DUPFD_CLOEXEC, 3));
   // Only stdio and the preserved fds pass; everything else is closed by the exec.
   unsigned first_free = 3 + static_cast<unsigned>(a.preserve_fds);
   if (sys::close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
@@ -77,7 +75,7 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
     return n;
   };
   int fifo_fd = pass(fifo.get());
-  int bpf_fd = pass(bpf_for_helper.get());
+  int bpf_fd = sc && !load_now ? pass(a.seccomp_fd) : -1;
   // exec: the parent reports the process as running when the sync socket closes; the helper
   // holds a copy of it until the user's program itself is exec'd (not just the helper). Not
   // when the filter goes in here: the profile may forbid the helper's fcntl, and the socket
