@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # VM isolation cost: `berth-runtime run` of /bin/true in a VM against the floor, a bare QEMU
 # booting the same kernel (same machine, accelerator, memory and kernel arguments) with a
-# minimal busybox initramfs whose /init powers off at once. Runs alternate, so load on the
-# host hits both alike; prints the medians and their ratio, then the host RSS (and PSS) of
-# the QEMU process of one VM.
+# minimal busybox initramfs whose /init powers off at once. Runs alternate (in random order
+# within each pair), so load on the host hits both alike; prints the medians and their ratio,
+# then the host RSS (and PSS) of the QEMU process of one VM.
 #
 #   bench/vm.sh [RUNS]          (default 10; needs root, QEMU and scripts/vm-kernel.sh)
 #   BERTH_RUNTIME=path          berth-runtime to measure (default build/berth-runtime)
@@ -82,13 +82,17 @@ tsc_khz=$(cat "$VM_DIR"/cache/tsc-khz-"$(cat /proc/sys/kernel/random/boot_id)" 2
 run_floor
 
 : >"$work/t-vm" && : >"$work/t-floor"
+# The order within each pair is random: this host's load comes in waves of a few seconds
+# (measured: every other QEMU boot ~0.1 s slower when runs are ~1.5 s apart), and a fixed
+# order would let the waves land on one side more than the other.
+time_vm() { t=$(ms); run_vm "$1"; echo $(($(ms) - t)) >>"$work/t-vm"; }
+time_floor() { t=$(ms); run_floor; echo $(($(ms) - t)) >>"$work/t-floor"; }
 for i in $(seq 1 "$RUNS"); do
-  t=$(ms); run_vm "$i"; echo $(($(ms) - t)) >>"$work/t-vm"
-  t=$(ms); run_floor; echo $(($(ms) - t)) >>"$work/t-floor"
+  if ((RANDOM % 2)); then time_vm "$i"; time_floor; else time_floor; time_vm "$i"; fi
 done
 vm=$(median <"$work/t-vm")
 fl=$(median <"$work/t-floor")
-echo "accel: $accel  kernel: $(basename "$kdir")  runs: $RUNS (alternating)"
+echo "accel: $accel  kernel: $(basename "$kdir")  runs: $RUNS (alternating, random order in each pair)"
 echo "berth-runtime run /bin/true (vm): median ${vm} ms   [$(tr '\n' ' ' <"$work/t-vm")]"
 echo "floor (bare QEMU, poweroff):      median ${fl} ms   [$(tr '\n' ' ' <"$work/t-floor")]"
 awk -v a="$vm" -v b="$fl" 'BEGIN {printf "ratio: %.2f x the floor\n", a / b}'

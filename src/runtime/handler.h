@@ -22,6 +22,10 @@ struct CreateOptions {
   bool systemd_cgroup = false;
   int console_fd = -1;      // instead of console_socket: an already connected socket
   std::string config_json;  // the text the spec was parsed from (saved with the state)
+  // The caller starts the container right after create (run): a handler may fold the start
+  // into create and return with the container running (its state then says so), saving a
+  // round trip. Handlers that cannot ignore it; the caller checks the state.
+  bool start = false;
 };
 
 struct ExecOptions {

@@ -117,6 +117,7 @@ class Monitor {
   UniqueFd sigfd_;
   UniqueFd report_;
   bool create_done_ = false;
+  bool create_answered_ = false;  // create heard "ready" or "running"
   Sink out_, err_;
   int in_fd_ = -1;
   bool stdin_open_ = false;
@@ -208,6 +209,8 @@ Result<void> Monitor::launch() {
   // chardev only once the guest opened the port), so the agent finds it right after its
   // hello instead of a round trip later (~8 ms of the boot under TCG).
   send(proto::Type::kConfig, proto::encode_config(cfg_.guest));
+  // The agent reads its input in order: the start waits behind the config.
+  if (cfg_.start_at_once) send(proto::Type::kStart);
   return {};
 }
 
@@ -220,6 +223,7 @@ void Monitor::record_pids() {
 
 void Monitor::report(const std::string& line) {
   if (!report_) return;
+  if (line == "ready" || line == "running") create_answered_ = true;
   (void)control::send_line(report_.get(), line);
 }
 
@@ -260,12 +264,14 @@ void Monitor::on_frame(const proto::Frame& f) {
       break;
     case Type::kReady:
       if (phase_ == Phase::kConfiguring) {
-        phase_ = Phase::kCreated;
-        report("ready");
+        // Started at once: create hears of it with kStarted.
+        phase_ = cfg_.start_at_once ? Phase::kStarting : Phase::kCreated;
+        if (!cfg_.start_at_once) report("ready");
       }
       break;
     case Type::kError:
-      if (phase_ == Phase::kBooting || phase_ == Phase::kConfiguring) {
+      if (phase_ == Phase::kBooting || phase_ == Phase::kConfiguring ||
+          (cfg_.start_at_once && phase_ == Phase::kStarting)) {
         finish(255, std::string(f.payload));
       } else {
         for (auto& c : clients_)
@@ -277,6 +283,7 @@ void Monitor::on_frame(const proto::Frame& f) {
       }
       break;
     case Type::kStarted:
+      if (cfg_.start_at_once && phase_ == Phase::kStarting) report("running");
       phase_ = Phase::kRunning;
       stdin_open_ = in_fd_ >= 0;
       for (auto& c : clients_)
@@ -517,7 +524,7 @@ void Monitor::finish(int code, const std::string& why) {
   (void)file::write_atomic(file(kExitCodeFile), std::to_string(code), 0600, false);
   stop_helpers();
   log::debug("vm {}: QEMU stopped, exit code {}", cfg_.id, code);
-  if (phase_ < Phase::kCreated) report("error " + (why.empty() ? "the VM stopped" : why));
+  if (!create_answered_) report("error " + (why.empty() ? "the VM stopped" : why));
   for (auto& c : clients_) {
     if (c.gone) continue;
     if (c.starter) (void)control::send_line(c.fd.get(), "error the VM stopped: " + why);
@@ -591,7 +598,7 @@ void Monitor::run() {
     for (auto& c : clients_) add(c.fd.get(), POLLIN);
 
     int timeout = -1;
-    if (phase_ < Phase::kCreated) {
+    if (!create_answered_) {
       int64_t left = boot_deadline_ - now_ms();
       if (left <= 0) finish(255, "the VM did not boot in time" + failure_detail());
       timeout = static_cast<int>(left);

@@ -33,6 +33,9 @@ struct MonitorConfig {
   int report_fd = -1;  // to create: "ready" or "error <text>"; from create: "done"
   int tty_fd = -1;     // with a terminal: the host side of the pty (its slave)
   int boot_timeout_ms = 180000;
+  // The process starts as soon as it is set up (kStart goes with the config), and create
+  // hears "running" instead of "ready": `run`'s start without a round trip.
+  bool start_at_once = false;
 };
 
 // Runs the monitor in this (freshly forked) process; exits with the guest process's exit

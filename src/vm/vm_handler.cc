@@ -364,6 +364,7 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return fail(sys_error(errno, "socketpair"));
   UniqueFd report(sv[0]), report_child(sv[1]);
+  p.mon.start_at_once = opts.start;
   monitor = BERTH_TRY(fork_monitor(std::move(p.mon), report_child.get(), tty.get(), netns.get()));
   report_child.reset();
   tty.reset();
@@ -376,15 +377,18 @@ Result<void> VmHandler::create(std::string_view id, const oci::Spec& spec,
   if (!line) return fail(make_error(ErrorKind::kInternal, "the VM monitor exited during the boot"));
   if (line->starts_with("error "))
     return fail(make_error(ErrorKind::kInternal, "VM {}: {}", id, line->substr(6)));
-  if (*line != "ready") return fail(make_error(ErrorKind::kInternal, "VM monitor: {:?}", *line));
+  bool running = opts.start && *line == "running";
+  if (*line != "ready" && !running)
+    return fail(make_error(ErrorKind::kInternal, "VM monitor: {:?}", *line));
 
-  log::debug("vm {}: guest ready", id);
-  st.status = oci::Status::kCreated;
+  log::debug("vm {}: guest {}", id, *line);
+  st.status = running ? oci::Status::kRunning : oci::Status::kCreated;
   BERTH_CHECK(store_.save(st));
   if (!opts.pid_file.empty())
     BERTH_CHECK_CTX(file::write_atomic(opts.pid_file, std::to_string(monitor), 0644, false),
                     "--pid-file {}", opts.pid_file);
-  BERTH_CHECK(control::send_line(report.get(), "done"));
+  // A running process may have finished already, and its monitor with it: no one to tell.
+  if (auto r = control::send_line(report.get(), "done"); !r && !running) return fail(r.error());
   undo.dismiss();
   return {};
 }

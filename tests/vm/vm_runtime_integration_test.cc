@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,6 +473,35 @@ TEST_F(VmTest, MissingProgramFailsCreate) {
   CmdResult r = rt.run_bundle(b);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("/no/such/program"), std::string::npos) << r.err;
+  EXPECT_EQ(rt({"list", "-q"}).out, "");
+}
+
+// `run` folds the start into create: the start goes to the guest right behind its config
+// (no round trip through create's exit and a start request), so the debug log has the guest
+// running, never waiting in created. A program the guest cannot exec (no #! and not ELF)
+// still fails run with the guest's reason, and leaves nothing behind.
+TEST_F(VmTest, RunStartsWithinCreate) {
+  Bundle b;
+  make_vm(b, {"sh", "-c", "echo started"});
+  b.write();
+  TempDir logs;
+  std::string log = logs.path() + "/runtime.log";
+  CmdResult r = rt({"--debug", "--log", log, "run", "--bundle", b.dir(), rt.new_id()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "started\n");
+  std::string text = read_file(log);
+  EXPECT_NE(text.find("guest running"), std::string::npos) << text;
+  EXPECT_EQ(text.find("guest ready"), std::string::npos) << text;
+
+  Bundle c;
+  make_vm(c, {"/etc/not-a-program"});
+  c.private_rootfs();
+  std::string prog = c.dir() + "/rootfs/etc/not-a-program";
+  std::ofstream(prog) << "just text\n";
+  ASSERT_EQ(::chmod(prog.c_str(), 0755), 0);
+  r = rt.run_bundle(c);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/etc/not-a-program"), std::string::npos) << r.err;
   EXPECT_EQ(rt({"list", "-q"}).out, "");
 }
 

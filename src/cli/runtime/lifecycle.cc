@@ -122,6 +122,7 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
         theirs.reset(sv[1]);
         o.console_fd = theirs.get();
       }
+      o.start = true;
       BERTH_CHECK(h->create(*id, b.spec, o));
       UniqueFd master;
       if (relay) {
@@ -133,12 +134,15 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
         }
         master = std::move(*m);
       }
-      if (auto r = h->start(*id); !r) {
-        (void)h->remove(*id, true);
-        return fail(std::move(r.error()));
+      // The handler may have started it already (o.start).
+      oci::State st = BERTH_TRY(h->state(*id));
+      if (st.status == oci::Status::kCreated) {
+        if (auto r = h->start(*id); !r) {
+          (void)h->remove(*id, true);
+          return fail(std::move(r.error()));
+        }
       }
       if (*detach) return 0;
-      oci::State st = BERTH_TRY(h->state(*id));
       g_forward_pidfd = sys::pidfd_open(st.pid);
       struct sigaction sa {};
       sa.sa_handler = forward_signal;
