@@ -12,6 +12,7 @@
 
 extern "C" const char berth_agent_start[];
 extern "C" const char berth_agent_end[];
+extern "C" const char berth_agent_digest[64];
 
 namespace {
 constexpr size_t kKeepInitramfs = 12;  // kernels x module sets in use
@@ -23,6 +24,8 @@ std::string_view agent_binary() {
   return std::string_view(berth_agent_start,
                           static_cast<size_t>(berth_agent_end - berth_agent_start));
 }
+
+std::string_view agent_digest() { return std::string_view(berth_agent_digest, 64); }
 
 // One per agent build and kernel: older ones belong to builds that are gone. QEMU reads the
 // initramfs whole when it starts, so a running VM does not need its file any more.
@@ -69,19 +72,18 @@ std::string build_initramfs(std::string_view agent,
 
 Result<std::string> ensure_initramfs(const Kernel& k, const std::string& cache_dir,
                                      const std::vector<std::string>& wanted) {
-  std::string_view agent = agent_binary();
-  // The agent is our own build output: a fast FNV-1a digest of it is key enough.
-  uint64_t fnv = 0xcbf29ce484222325ull;
-  for (unsigned char c : agent) fnv = (fnv ^ c) * 0x100000001b3ull;
+  // The agent's digest comes from the build (agent_blob.S): hashing it here, on every start,
+  // was a measurable part of a VM's host-side start.
   Sha256 h;
-  h.update("berth-initramfs-v3");  // bump when build_initramfs changes
-  h.update(fmt::format("{} {:016x}", agent.size(), fnv));
+  h.update("berth-initramfs-v4");  // bump when build_initramfs changes
+  h.update(agent_digest());
   h.update(k.dir);
   h.update(k.modules_dep);
   for (const auto& m : wanted) h.update(m + "\n");
   std::string out = path::join(cache_dir, "initramfs-" + h.hex().substr(0, 24) + ".cpio");
   if (file::exists(out)) return out;
 
+  std::string_view agent = agent_binary();
   std::vector<std::pair<std::string, std::string>> modules;
   for (const auto& [name, info] : parse_modules_dep(k.modules_dep)) {
     if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;

@@ -14,6 +14,8 @@ namespace berth::vm {
 
 // The embedded agent binary.
 std::string_view agent_binary();
+// Its SHA-256 in hex, computed when berth was built.
+std::string_view agent_digest();
 
 // A module without its appended signature ("~Module signature appended~"). The guest kernel
 // then loads it without verifying an RSA signature, which under TCG costs tens of ms per

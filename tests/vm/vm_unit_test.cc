@@ -408,6 +408,15 @@ TEST(Initramfs, AgentAsInitModulesAndConsole) {
   EXPECT_TRUE(S_ISCHR(by["dev/console"].mode));
 }
 
+// The digest the build embedded (the initramfs cache key) is the embedded agent's.
+TEST(Initramfs, BuildDigestIsTheAgentsSha256) {
+  std::string_view agent = agent_binary();
+  ASSERT_GT(agent.size(), 100000u);
+  Sha256 h;
+  h.update(agent);
+  EXPECT_EQ(agent_digest(), h.hex());
+}
+
 // ---- the root in the initramfs ----
 
 TEST(RootInitrd, TreeAsRootfsEntriesWithModesOwnersAndLinks) {
