@@ -27,6 +27,13 @@ TEST_F(EngineRun, EchoExitCodesAndDockerErrorCodes) {
   CmdResult badflag = berth(rm_none({"--memory", "lots", "busybox", "true"}));
   EXPECT_EQ(badflag.exit_code, 125);
   EXPECT_NE(badflag.err.find("memory"), std::string::npos) << badflag.err;
+  // An unknown flag before the image is an error, as Docker's; after it, the command's own.
+  CmdResult unknown = berth(rm_none({"--no-such-flag", "busybox", "echo", "hi"}));
+  EXPECT_EQ(unknown.exit_code, 125) << unknown.out;
+  EXPECT_NE(unknown.err.find("unknown flag: --no-such-flag"), std::string::npos) << unknown.err;
+  EXPECT_EQ(berth(rm_none({"--no-such-flag", "busybox"})).exit_code, 125);
+  EXPECT_EQ(ok(rm_none({"busybox", "echo", "--no-such-flag"})), "--no-such-flag\n");
+  EXPECT_EQ(ok(rm_none({"--name", "busybox", "busybox", "echo", "named"})), "named\n");
   // --rm leaves no record.
   EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "cli/parse.h"
 
 namespace berth::cli {
 namespace {
@@ -55,6 +56,7 @@ void on_berth_run(CLI::App* sub, BerthAction action) {
 int run_berth_cli(int argc, char** argv) {
   log::set_program("berth");
   BerthGlobals g;
+  g.argv.assign(argv, argv + argc);
   CLI::App app{"berth: run containers and light VMs from OCI images", "berth"};
   app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
   app.require_subcommand(1);
@@ -71,20 +73,7 @@ int run_berth_cli(int argc, char** argv) {
   bool known = std::any_of(registry().begin(), registry().end(), names);
   for (const auto& r : registry())
     if (!known || names(r)) r.add(app, g);
-  // Repeatable options (-e, -v, -p ...) take one value per use, never the words after it.
-  std::function<void(CLI::App*)> one_value = [&](CLI::App* a) {
-    for (CLI::Option* o : a->get_options())
-      if (!o->get_positional()) o->allow_extra_args(false);
-    for (CLI::App* s : a->get_subcommands({})) one_value(s);
-  };
-  one_value(&app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    fprintf(stderr, "berth: %s\n", e.what());
-    return 125;
-  }
+  if (auto done = parse_command_line(app, argc, argv, "berth", 125)) return *done;
   log::configure(2, log::Format::kText, g.debug ? log::Level::kDebug : log::Level::kWarn);
   if (!chosen) return 125;
   Result<int> r = (*chosen)();

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -16,6 +17,8 @@ struct BerthGlobals {
   std::string state = "/run/berth";     // runtime state (tmpfs)
   std::string config;                   // config file (registries ...); default <root>/config.json
   bool debug = false;
+  // The command line as given: run and create check where the image stood in it.
+  std::vector<std::string> argv;
 };
 
 // A verb's action: an exit code, or an error (printed as one line, exit 125).

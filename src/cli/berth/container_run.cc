@@ -103,11 +103,28 @@ void add_run_flags(CLI::App* sub, RunFlags& f, bool is_run) {
   sub->footer("IMAGE may be followed by the command and its arguments.");
 }
 
-Result<engine::RunOptions> finish(RunFlags& f, CLI::App* sub) {
+Result<engine::RunOptions> finish(RunFlags& f, CLI::App* sub, const BerthGlobals& g) {
   engine::RunOptions o = f.o;
   o.image = f.image;
   o.cmd = f.command;
-  for (auto& r : sub->remaining()) o.cmd.push_back(r);
+  // The command is what follows the image. A word the parser did not know that stood before
+  // the image (an unknown flag: prefix_command sends it to remaining() too) shows as
+  // remaining() not being the tail of the command line right after the image.
+  std::vector<std::string> rest = sub->remaining();
+  const auto& argv = g.argv;
+  bool tail = rest.size() < argv.size() &&
+              std::equal(rest.begin(), rest.end(), argv.end() - static_cast<long>(rest.size())) &&
+              *(argv.end() - static_cast<long>(rest.size()) - 1) == f.image;
+  if (!tail && !rest.empty()) {
+    std::string bad = rest.front();
+    for (const auto& w : rest)
+      if (w.starts_with("-")) {
+        bad = w;
+        break;
+      }
+    return fail(invalid("unknown flag: {} (see {} --help)", bad, sub->get_name()));
+  }
+  for (auto& r : rest) o.cmd.push_back(r);
   if (!o.cmd.empty() && o.cmd.front() == "--") o.cmd.erase(o.cmd.begin());
   for (const auto& ef : f.env_files) {
     auto lines = BERTH_TRY(engine::read_env_file(ef));
@@ -198,7 +215,7 @@ void add(CLI::App& app, BerthGlobals& g) {
     auto f = std::make_shared<RunFlags>();
     add_run_flags(sub, *f, true);
     on_berth_run(sub, [&g, f, sub]() -> Result<int> {
-      engine::RunOptions o = BERTH_TRY(finish(*f, sub));
+      engine::RunOptions o = BERTH_TRY(finish(*f, sub, g));
       auto e = BERTH_TRY(open_engine(g));
       std::vector<std::string> warnings;
       engine::Container c = BERTH_TRY(e->create(o, &warnings));
@@ -227,7 +244,7 @@ void add(CLI::App& app, BerthGlobals& g) {
     auto f = std::make_shared<RunFlags>();
     add_run_flags(sub, *f, false);
     on_berth_run(sub, [&g, f, sub]() -> Result<int> {
-      engine::RunOptions o = BERTH_TRY(finish(*f, sub));
+      engine::RunOptions o = BERTH_TRY(finish(*f, sub, g));
       auto e = BERTH_TRY(open_engine(g));
       std::vector<std::string> warnings;
       engine::Container c = BERTH_TRY(e->create(o, &warnings));

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cli/parse.h"
 #include "vm/vm_handler.h"
 
 namespace berth::cli {
@@ -79,21 +80,7 @@ int run_runtime_cli(int argc, char** argv) {
   add_spec_verbs(app, ctx);
   add_exec_verb(app, ctx);
   add_control_verbs(app, ctx);
-  // Repeatable options (-e, -v, -p ...) take one value per use, never the words after it.
-  std::function<void(CLI::App*)> one_value = [&](CLI::App* a) {
-    for (CLI::Option* o : a->get_options())
-      if (!o->get_positional()) o->allow_extra_args(false);
-    for (CLI::App* s : a->get_subcommands({})) one_value(s);
-  };
-  one_value(&app);
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    fprintf(stderr, "berth-runtime: %s\n", e.what());
-    return 1;
-  }
+  if (auto done = parse_command_line(app, argc, argv, "berth-runtime", 1)) return *done;
   int log_fd = 2;
   if (!ctx.g.log_file.empty()) {
     log_fd = ::open(ctx.g.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
