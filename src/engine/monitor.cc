@@ -257,7 +257,7 @@ Result<int> Session::run_once() {
   runtime::CreateOptions co;
   co.bundle = cfg_.bundle;
   co.config_json = config_text_;
-  co.start = true;  // a handler that can starts it within create (see below)
+  co.start = true;  // a handler that can starts it within create (start_unless_started)
   if (cfg_.tty) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -277,13 +277,7 @@ Result<int> Session::run_once() {
   if (!created) return fail(std::move(created.error()));
   UniqueFd master;
   if (cfg_.tty) master = BERTH_TRY(runtime::recv_fd(console_mine.get()));
-  oci::State rs = BERTH_TRY(handler_->state(cfg_.id));
-  if (rs.status == oci::Status::kCreated) {
-    if (auto r = handler_->start(cfg_.id); !r) {
-      (void)handler_->remove(cfg_.id, true);
-      return fail(std::move(r.error()));
-    }
-  }
+  oci::State rs = BERTH_TRY(runtime::start_unless_started(*handler_, cfg_.id));
   UniqueFd pidfd(sys::pidfd_open(rs.pid));
   st_.state = "running";
   st_.pid = rs.pid;

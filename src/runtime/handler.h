@@ -63,4 +63,8 @@ class Handler {
   virtual Result<std::vector<pid_t>> pids(std::string_view id);
 };
 
+// After a create with CreateOptions::start: starts the container unless the handler already
+// did (a start that fails removes it), and returns its state.
+Result<oci::State> start_unless_started(Handler& h, std::string_view id);
+
 }  // namespace berth::runtime

@@ -1,6 +1,6 @@
 /* Embeds the guest agent (cmd/berth-agent, a static binary) into berth_vm: it becomes /init
-   of the initramfs, so berth-runtime needs no file beside itself but the kernel. Its digest (the build's
-   cmake/digest.cmake) keys the initramfs cache. */
+   of the initramfs, so berth-runtime needs no file beside itself but the kernel. Its digest
+   (computed by the build's cmake/digest.cmake) keys the initramfs cache. */
     .section .rodata
     .global berth_agent_start
     .global berth_agent_end

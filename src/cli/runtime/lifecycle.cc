@@ -134,14 +134,7 @@ void add_lifecycle_verbs(CLI::App& app, RuntimeContext& ctx) {
         }
         master = std::move(*m);
       }
-      // The handler may have started it already (o.start).
-      oci::State st = BERTH_TRY(h->state(*id));
-      if (st.status == oci::Status::kCreated) {
-        if (auto r = h->start(*id); !r) {
-          (void)h->remove(*id, true);
-          return fail(std::move(r.error()));
-        }
-      }
+      oci::State st = BERTH_TRY(runtime::start_unless_started(*h, *id));
       if (*detach) return 0;
       g_forward_pidfd = sys::pidfd_open(st.pid);
       struct sigaction sa {};
