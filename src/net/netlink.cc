@@ -130,23 +130,53 @@ int link_cb(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
-template <typename Cb>
-Result<void> dump(mnl_socket* sock, uint32_t portid, uint32_t seq, nlmsghdr* nlh, Cb cb, void* data,
-                  const char* what) {
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = seq;
-  if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
-    return fail(sys_error(errno, "netlink send: {}", what));
+// Whether the messages in buf end the dump (NLMSG_DONE, or an error in its place).
+bool dump_ends_in(const char* buf, size_t len) {
+  auto left = static_cast<int>(len);
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(nlh, left);
+       nlh = mnl_nlmsg_next(nlh, &left))
+    if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR) return true;
+  return false;
+}
+
+// A dump request; cb gathers into data. The kernel marks a dump NLM_F_DUMP_INTR when what it
+// lists changed while it ran (links come and go when many containers start at once; libmnl
+// then fails with EINTR): the rest of that dump is drained, reset() drops what was gathered,
+// and the dump is asked for again.
+template <typename Cb, typename Reset>
+Result<void> dump(mnl_socket* sock, uint32_t portid, uint32_t& seq, nlmsghdr* nlh, Cb cb,
+                  void* data, Reset reset, const char* what) {
+  constexpr int kAttempts = 20;
   std::vector<char> rbuf(32768);
-  while (true) {
-    ssize_t n = mnl_socket_recvfrom(sock, rbuf.data(), rbuf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(sys_error(errno, "netlink receive: {}", what));
+  for (int attempt = 1;; ++attempt) {
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = ++seq;
+    if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
+      return fail(sys_error(errno, "netlink send: {}", what));
+    bool interrupted = false;
+    while (true) {
+      ssize_t n = mnl_socket_recvfrom(sock, rbuf.data(), rbuf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(sys_error(errno, "netlink receive: {}", what));
+      }
+      if (interrupted) {
+        if (dump_ends_in(rbuf.data(), static_cast<size_t>(n))) break;
+        continue;
+      }
+      int r = mnl_cb_run(rbuf.data(), static_cast<size_t>(n), seq, portid, cb, data);
+      if (r < 0 && errno == EINTR) {
+        interrupted = true;
+        if (dump_ends_in(rbuf.data(), static_cast<size_t>(n))) break;
+        continue;
+      }
+      if (r < 0) return fail(sys_error(errno, "netlink: {}", what));
+      if (r == MNL_CB_STOP) return {};
     }
-    int r = mnl_cb_run(rbuf.data(), static_cast<size_t>(n), seq, portid, cb, data);
-    if (r < 0) return fail(sys_error(errno, "netlink: {}", what));
-    if (r == MNL_CB_STOP) return {};
+    if (attempt == kAttempts)
+      return fail(make_error(ErrorKind::kUnavailable,
+                             "netlink: {}: the list kept changing ({} attempts)", what, attempt));
+    reset();
   }
 }
 
@@ -174,7 +204,8 @@ Result<std::vector<LinkInfo>> Netlink::links() {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = link_msg(buf, RTM_GETLINK, 0, 0);
   std::vector<LinkInfo> out;
-  BERTH_CHECK(dump(sock_, portid_, ++seq_, nlh, link_cb, &out, "list links"));
+  BERTH_CHECK(dump(
+      sock_, portid_, seq_, nlh, link_cb, &out, [&out] { out.clear(); }, "list links"));
   return out;
 }
 
@@ -376,7 +407,8 @@ Result<std::vector<Subnet>> Netlink::routes() {
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rtm->rtm_family = AF_INET;
   std::vector<Subnet> out;
-  BERTH_CHECK(dump(sock_, portid_, ++seq_, nlh, route_cb, &out, "list routes"));
+  BERTH_CHECK(dump(
+      sock_, portid_, seq_, nlh, route_cb, &out, [&out] { out.clear(); }, "list routes"));
   return out;
 }
 

@@ -1,4 +1,5 @@
 // Many processes at once, processes killed half way, and gc.
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,6 +149,48 @@ TEST_F(NetTest, GcRemovesEndpointsWhoseNamespaceDiedAndUntrackedLinks) {
   ASSERT_TRUE(removed);
   EXPECT_EQ(removed->size(), 1u);
   EXPECT_TRUE(berth::test::leaks(d.netns).empty());
+}
+
+// A link dump that links come and go under (many containers starting at once) is marked
+// interrupted by the kernel (NLM_F_DUMP_INTR): it is asked for again, never an error. In a
+// namespace of its own: 300 bridges make the dump span several reads while a second process
+// adds and deletes another one as fast as it can.
+TEST(NetlinkDump, InterruptedDumpsAreRetried) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(10);
+    auto nl = Netlink::open();
+    if (!nl) _exit(11);
+    for (int i = 0; i < 300; ++i)
+      if (!nl->create_bridge(fmt::format("bd{}", i), "")) _exit(12);
+    pid_t churn = fork();
+    if (churn == 0) {
+      auto c = Netlink::open();
+      while (c) {
+        (void)c->create_bridge("churn0", "");
+        if (auto l = c->link("churn0")) (void)c->delete_link(l->index);
+      }
+      _exit(0);
+    }
+    int failed = 0;
+    for (int i = 0; i < 200 && failed == 0; ++i) {
+      auto links = nl->links();
+      if (!links) {
+        fprintf(stderr, "%s\n", links.error().text().c_str());
+        failed = 1;
+      } else if (links->size() < 301) {
+        failed = 2;
+      }
+    }
+    kill(churn, SIGKILL);
+    waitpid(churn, nullptr, 0);
+    _exit(failed);
+  }
+  int st = 0;
+  waitpid(child, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "1: a dump failed, 2: a dump came back short";
 }
 
 }  // namespace
