@@ -16,7 +16,13 @@ BERTH_BIN=$(readlink -f build/berth)
 for t in podman busybox python3; do command -v $t >/dev/null || { echo "missing $t (scripts/install-deps.sh)"; exit 1; }; done
 
 WORK=$(mktemp -d /tmp/berth-bench-engine-XXXXXX)
-B=("$BERTH_BIN" --root "$WORK/berth-root" --state "$WORK/berth-state")
+# Runtime state on a tmpfs for both engines, as their defaults (/run/berth, podman's
+# /run/containers/storage) are on a systemd host; stores on the disk, as /var/lib would be.
+# (This machine's /run is on its ext4 root: without this, per-run state files would go
+# through ext4's no-journal inode and discard paths that a standard host never takes.)
+mkdir -p "$WORK/run"
+mount -t tmpfs -o mode=0700 berth-bench-run "$WORK/run"
+B=("$BERTH_BIN" --root "$WORK/berth-root" --state "$WORK/run/berth")
 # podman: its own storage, run dir and a containers.conf with rlimits this host can grant.
 cat >"$WORK/containers.conf" <<'EOF'
 [containers]
@@ -26,7 +32,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
 export CONTAINERS_CONF="$WORK/containers.conf"
-P=(podman --root "$WORK/podman-root" --runroot "$WORK/podman-run" --tmpdir "$WORK/podman-tmp" --storage-driver overlay)
+P=(podman --root "$WORK/podman-root" --runroot "$WORK/run/podman" --tmpdir "$WORK/run/podman-tmp" --storage-driver overlay)
 cleanup() {
   set +e
   "${B[@]}" rm -f $("${B[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1
@@ -34,6 +40,7 @@ cleanup() {
   "${P[@]}" rm -af >/dev/null 2>&1
   "${P[@]}" system reset -f >/dev/null 2>&1
   umount -R "$WORK"/* 2>/dev/null
+  umount "$WORK/run" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -195,7 +195,7 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
   in.opts = opts;
   in.image = defaults;
   in.rootfs = snap.rootfs;
-  in.etc_dir = dir;
+  in.etc_dir = paths_.etc(r.id);
   {
     UniqueFd rootfd(::open(snap.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) return fail(sys_error(errno, "open rootfs {}", snap.rootfs));
@@ -271,9 +271,12 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
 
 Result<void> Engine::setup_network(const Container& c) {
   const RunOptions& o = c.options;
-  std::string dir = paths_.container(c.record.id);
-  auto cfg = BERTH_TRY(file::read(path::join(dir, "config.json")));
+  std::string bundle = paths_.container(c.record.id);
+  auto cfg = BERTH_TRY(file::read(path::join(bundle, "config.json")));
   oci::Spec spec = BERTH_TRY(oci::parse_spec(cfg));
+  // The etc files are made afresh at every start, so they live with the runtime state.
+  std::string dir = paths_.etc(c.record.id);
+  BERTH_CHECK(file::mkdir_all(dir, 0700));
   std::string hostname = spec.hostname.empty() ? c.record.id.substr(0, 12) : spec.hostname;
   if (o.network == "none" || o.network.rfind("container:", 0) == 0) {
     BERTH_CHECK(file::write_atomic(
@@ -334,7 +337,7 @@ Result<void> Engine::setup_network(const Container& c) {
     an["run.oci.berth.vm.tap"] = link->tap;
     an["run.oci.berth.vm.address"] = fmt::format("{}/{}", link->ip.str(), link->prefix);
     an["run.oci.berth.vm.gateway"] = link->gateway.v ? link->gateway.str() : "";
-    BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), j.dump(2), 0644, false));
+    BERTH_CHECK(file::write_atomic(path::join(bundle, "config.json"), j.dump(2), 0644, false));
   }
   net::EtcFiles etc = BERTH_TRY(nets->etc_files(c.record.id));
   BERTH_CHECK(file::write_atomic(path::join(dir, "hosts"), etc.hosts, 0644, false));

@@ -2,12 +2,14 @@
 // everything that a reboot must forget under state (default /run/berth, tmpfs).
 //
 //   <root>/berth.db                  container records (SQLite, WAL)
-//   <root>/containers/<id>/          bundle: config.json, hosts, resolv.conf, hostname, logs
+//   <root>/containers/<id>/          bundle: config.json, logs
 //   <root>/volumes/<name>/_data      named volumes (and volume.json)
 //   <root>/networks/                 the network store (src/net)
 //   <root>/ (blobs, layers, ...)     the image store (src/image)
 //   <state>/runtime/<id>/            the container handler's state (berth-runtime's --root)
-//   <state>/monitor/<id>/            the monitor's pid, status.json, stop request
+//   <state>/monitor/<id>/            the monitor's pid, status.json, stop request; and the
+//                                    container's hosts, resolv.conf and hostname, made at
+//                                    every start (on a tmpfs: no disk inodes per run)
 //   <state>/netns/<id>               the container's pinned network namespace
 #pragma once
 
@@ -33,6 +35,7 @@ struct Paths {
   std::string monitor(std::string_view id) const {
     return path::join(path::join(state, "monitor"), id);
   }
+  std::string etc(std::string_view id) const { return monitor(id); }
   std::string netns_dir() const { return path::join(state, "netns"); }
   std::string netns(std::string_view id) const { return path::join(netns_dir(), id); }
 };

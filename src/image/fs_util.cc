@@ -39,11 +39,6 @@ Result<std::vector<Entry>> list_dir(int dirfd) {
   return out;
 }
 
-Result<void> remove_children(int dirfd) {
-  for (const auto& e : BERTH_TRY(list_dir(dirfd))) BERTH_CHECK(remove_at(dirfd, e.name));
-  return {};
-}
-
 void copy_xattrs(int src_fd, int dst_fd) {
   char names[8192];
   ssize_t n = flistxattr(src_fd, names, sizeof names);
@@ -169,6 +164,17 @@ Result<void> Copier::copy_dir(int src, int dst) {
 }
 
 }  // namespace
+
+Result<void> remove_children(int dirfd) {
+  for (const auto& e : BERTH_TRY(list_dir(dirfd))) BERTH_CHECK(remove_at(dirfd, e.name));
+  return {};
+}
+
+Result<std::vector<std::string>> names_at(int dirfd) {
+  std::vector<std::string> out;
+  for (auto& e : BERTH_TRY(list_dir(dirfd))) out.push_back(std::move(e.name));
+  return out;
+}
 
 Result<UniqueFd> open_dir_at(int dirfd, const std::string& name) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -11,6 +12,10 @@ namespace berth::image {
 
 // Removes name in dirfd, a directory tree included. Missing is fine.
 Result<void> remove_at(int dirfd, const std::string& name);
+// Removes everything in the directory dirfd (not the directory itself).
+Result<void> remove_children(int dirfd);
+// The names in the directory dirfd, without "." and "..".
+Result<std::vector<std::string>> names_at(int dirfd);
 // Opens a directory below dirfd without following a symlink in the last component.
 Result<UniqueFd> open_dir_at(int dirfd, const std::string& name);
 // Copies the tree src_dirfd into dst_dirfd (owners, modes, times, xattrs, hardlinks within

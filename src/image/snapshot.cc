@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -85,6 +87,66 @@ Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& 
   return {};
 }
 
+// Spare snapshot directories. Removing a snapshot whose overlay was unmounted cleanly (not
+// busy, so no copy of the mount and no process still uses it) keeps its emptied tree under
+// snapshots/.spare/, and the next snapshot takes it instead of making one: a `run --rm` then
+// makes and removes four directories fewer on the store's file system. On ext4 each new
+// inode is a search past every recently deleted one, and without a journal (with -o discard)
+// each removed directory is a synchronous discard of its block: ~0.25 ms apiece on this
+// project's test machine. At most kMaxSpares are kept; the rest are removed as before.
+constexpr const char* kSpares = ".spare";
+constexpr size_t kMaxSpares = 8;
+
+// Renames a spare to snapshots/<key>: false when there is none (or another process took it).
+bool take_spare(int snaps, const std::string& key) {
+  UniqueFd spares(::openat(snaps, kSpares, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!spares) return false;
+  auto names = names_at(spares.get());
+  if (!names) return false;
+  for (const auto& n : *names)
+    if (renameat(spares.get(), n.c_str(), snaps, key.c_str()) == 0) return true;
+  return false;
+}
+
+// Makes an unmounted snapshot's tree what mkdir made: upper/ and work/ empty, upper/'s own
+// mode, owner and extended attributes (overlayfs marks it "impure"; the container may have
+// changed them through its /) reset, rootfs/ an empty directory.
+Result<void> scrub(int dirfd) {
+  UniqueFd upper = BERTH_TRY(open_dir_at(dirfd, "upper"));
+  BERTH_CHECK(remove_children(upper.get()));
+  char names[4096];
+  ssize_t n = flistxattr(upper.get(), names, sizeof names);
+  if (n < 0) return fail(sys_error(errno, "list the attributes of upper"));
+  for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(names + i)) + 1)
+    if (fremovexattr(upper.get(), names + i) != 0)
+      return fail(sys_error(errno, "remove attribute {} of upper", names + i));
+  if (fchown(upper.get(), 0, 0) != 0 || fchmod(upper.get(), 0755) != 0)
+    return fail(sys_error(errno, "reset upper"));
+  UniqueFd work = BERTH_TRY(open_dir_at(dirfd, "work"));
+  BERTH_CHECK(remove_children(work.get()));
+  UniqueFd rootfs = BERTH_TRY(open_dir_at(dirfd, "rootfs"));
+  if (!BERTH_TRY(names_at(rootfs.get())).empty())
+    return fail(make_error(ErrorKind::kFailedPrecondition, "rootfs is not empty"));
+  return {};
+}
+
+// Scrubs snapshots/<key> and parks it under .spare/: false when it is not kept (the pool is
+// full, or it could not be scrubbed); the caller then removes what is left.
+bool park_spare(int snaps, const std::string& key) {
+  if (mkdirat(snaps, kSpares, 0700) != 0 && errno != EEXIST) return false;
+  UniqueFd spares(::openat(snaps, kSpares, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!spares) return false;
+  auto names = names_at(spares.get());
+  if (!names || names->size() >= kMaxSpares) return false;
+  auto dir = open_dir_at(snaps, key);
+  if (!dir) return false;
+  if (auto s = scrub(dir->get()); !s) {
+    log::debug("snapshot {} not kept as a spare: {}", key, s.error().text());
+    return false;
+  }
+  return renameat(snaps, key.c_str(), spares.get(), key.c_str()) == 0;
+}
+
 Result<void> copy_layers(Store& s, const ImageRecord& img, const std::string& rootfs) {
   UniqueFd dst = BERTH_TRY(open_dir_at(AT_FDCWD, rootfs));
   for (const auto& l : img.layers) {
@@ -110,9 +172,11 @@ Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_vie
   std::string dir = root_ + "/snapshots/" + k;
   Snapshot snap{k, dir + "/rootfs", mode};
   auto made = [&]() -> Result<void> {
-    for (const char* sub : {"", "/upper", "/work", "/rootfs"})
-      if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
-        return fail(sys_error(errno, "mkdir {}{}", dir, sub));
+    UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
+    if (mode == SnapshotMode::kCopy || !take_spare(snaps.get(), k))
+      for (const char* sub : {"", "/upper", "/work", "/rootfs"})
+        if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
+          return fail(sys_error(errno, "mkdir {}{}", dir, sub));
     if (mode != SnapshotMode::kCopy) {
       auto m = mount_overlay(*this, img, dir, {.volatile_upper = throwaway});
       if (m || mode == SnapshotMode::kOverlay) return m;
@@ -134,11 +198,16 @@ Result<void> Store::remove_snapshot(std::string_view key) {
   if (!valid_key(key)) return fail(invalid("snapshot key {:?} is not valid", key));
   std::string k(key);
   std::string dir = root_ + "/snapshots/" + k;
-  if (umount2((dir + "/rootfs").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
-      errno != ENOENT)
-    return fail(sys_error(errno, "unmount {}/rootfs", dir));
+  std::string rootfs = dir + "/rootfs";
+  // A plain unmount first: it succeeds only when neither this mount nor any copy propagated
+  // from it is in use, and then the tree may be reused. Busy: detached lazily, and removed.
+  bool unmounted = umount2(rootfs.c_str(), UMOUNT_NOFOLLOW) == 0;
+  if (!unmounted && errno == EBUSY && umount2(rootfs.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+    errno = 0;
+  if (!unmounted && errno != 0 && errno != EINVAL && errno != ENOENT)
+    return fail(sys_error(errno, "unmount {}", rootfs));
   UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
-  BERTH_CHECK(remove_at(snaps.get(), k));
+  if (!unmounted || !park_spare(snaps.get(), k)) BERTH_CHECK(remove_at(snaps.get(), k));
   return db_.run("DELETE FROM snapshots WHERE key=?1", {k});
 }
 

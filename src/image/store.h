@@ -8,7 +8,8 @@
 //   l/<short id>           short symlinks to layers (keeps mount options short)
 //   snapshots/<key>/       upper/, work/ and rootfs/ of one container
 //   tmp/                   staging for unpacks
-//   images.db              image, layer and snapshot records (SQLite, WAL)
+//   berth.db               image, layer and snapshot records (SQLite, WAL); the engine keeps
+//                          its container records in the same file (see Store::open)
 #pragma once
 
 #include <cstdint>

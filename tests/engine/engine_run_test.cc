@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -85,6 +86,30 @@ TEST_F(EngineRun, OnlyThrowawayRootsSkipSyncs) {
   EXPECT_NE(kept.find("overlay"), std::string::npos) << kept;
   EXPECT_EQ(kept.find("volatile"), std::string::npos) << kept;
   ok({"rm", "kept"});
+}
+
+TEST_F(EngineRun, EtcFilesLiveWithTheRuntimeState) {
+  // hosts, resolv.conf and hostname are made afresh at every start: they belong to the
+  // runtime state (a tmpfs on a standard host), not to the store on the disk, where every
+  // file made and deleted per run costs ext4 an inode (and, without a journal, a discard).
+  std::string id =
+      trim(ok({"run", "-d", "--network", "none", "--hostname", "h1", "busybox", "sleep", "300"}));
+  ASSERT_EQ(id.size(), 64u) << id;
+  std::set<std::string> bundle;
+  for (const auto& e : std::filesystem::directory_iterator(root() + "/containers/" + id))
+    bundle.insert(e.path().filename());
+  EXPECT_EQ(bundle, (std::set<std::string>{"config.json", "container.log"}));
+  std::ifstream hosts(state() + "/monitor/" + id + "/hosts");
+  std::string line;
+  std::getline(hosts, line);
+  EXPECT_NE(line.find("h1"), std::string::npos) << line;
+  EXPECT_EQ(ok({"exec", id, "cat", "/etc/hostname"}), "h1\n");
+  // After the state is gone (as after a reboot) a start makes them again.
+  ok({"stop", "-t", "0", id});
+  std::filesystem::remove_all(state() + "/monitor/" + id);
+  ok({"start", id});
+  EXPECT_NE(ok({"exec", id, "cat", "/etc/hosts"}).find("h1"), std::string::npos);
+  ok({"rm", "-f", id});
 }
 
 TEST_F(EngineRun, ProcessFlags) {

@@ -2,7 +2,11 @@
 #include "image/store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include "image/archive.h"
 #include "image/support/image_support.h"
@@ -83,6 +87,65 @@ TEST(Store, CheckFindsDamage) {
   unlink((*store)->blobs().path(img->config).c_str());
   rep = (*store)->check();
   EXPECT_EQ(rep->problems.size(), 2u);
+}
+
+TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
+  // A cleanly unmounted snapshot's tree is emptied and kept under snapshots/.spare/; the next
+  // snapshot takes it and sees nothing of the last container. A busy one is removed instead.
+  TempDir tmp("berth-test-store");
+  std::string src = tmp.path() + "/src";
+  write_file(src + "/etc/motd", "hi\n");
+  std::string tarball = tmp.path() + "/rootfs.tar";
+  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  auto store = image::Store::open(tmp.path() + "/store");
+  ASSERT_TRUE(store) << store.error().text();
+  image::Store& s = **store;
+  auto img = image::import_rootfs(s, tarball, "t:v1");
+  ASSERT_TRUE(img) << img.error().text();
+  std::string snaps = tmp.path() + "/store/snapshots";
+  auto spares = [&] {
+    std::vector<std::string> out;
+    if (std::filesystem::exists(snaps + "/.spare"))
+      for (const auto& e : std::filesystem::directory_iterator(snaps + "/.spare"))
+        out.push_back(e.path().filename());
+    return out;
+  };
+
+  auto a = s.prepare_snapshot(img.value(), "a", image::SnapshotMode::kOverlay, true);
+  ASSERT_TRUE(a) << a.error().text();
+  // What a container does to its root: files, a deleted image file (a whiteout), and the
+  // root's own mode and attributes.
+  write_file(a->rootfs + "/new/file", "secret\n");
+  ASSERT_EQ(unlink((a->rootfs + "/etc/motd").c_str()), 0);
+  ASSERT_EQ(chmod(a->rootfs.c_str(), 0700), 0);
+  ASSERT_EQ(setxattr(a->rootfs.c_str(), "user.mark", "1", 1, 0), 0);
+  ASSERT_TRUE(s.remove_snapshot("a"));
+  EXPECT_FALSE(std::filesystem::exists(snaps + "/a"));
+  ASSERT_EQ(spares(), std::vector<std::string>{"a"});
+
+  auto b = s.prepare_snapshot(img.value(), "b", image::SnapshotMode::kOverlay, true);
+  ASSERT_TRUE(b) << b.error().text();
+  EXPECT_TRUE(spares().empty());
+  EXPECT_EQ(read_file(b->rootfs + "/etc/motd"), "hi\n");
+  EXPECT_FALSE(std::filesystem::exists(b->rootfs + "/new"));
+  struct stat st {};
+  ASSERT_EQ(stat((snaps + "/b/upper").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  char buf[256];
+  EXPECT_LT(getxattr(b->rootfs.c_str(), "user.mark", buf, sizeof buf), 0);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(snaps + "/b/upper"),
+                          std::filesystem::directory_iterator{}),
+            0);
+
+  // In use (a process's fd inside it): unmounted lazily and removed, never reused.
+  int busy = open(b->rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(busy, 0);
+  ASSERT_TRUE(s.remove_snapshot("b"));
+  close(busy);
+  EXPECT_FALSE(std::filesystem::exists(snaps + "/b"));
+  EXPECT_TRUE(spares().empty());
+  EXPECT_EQ(read_file("/proc/self/mountinfo").find(snaps), std::string::npos);
+  EXPECT_TRUE(s.check()->ok());
 }
 
 }  // namespace
