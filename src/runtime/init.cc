@@ -273,6 +273,15 @@ static void begin_child(const InitArgs& a, bool joined = false) {
                                    "process.execCPUAffinity.initial"));
 }
 
+// create's exec fifo, on which the helper waits for `start`; none when create starts the
+// program at once (run).
+UniqueFd open_fifo(const InitArgs& a) {
+  if (a.fifo_path.empty()) return UniqueFd();
+  UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
+  return fifo;
+}
+
 void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
   const oci::Linux& l = a.spec->linux;
   // "0" is the writer itself, whatever its pid is in its new pid namespace.
@@ -283,8 +292,7 @@ void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
     }());
   begin_child(a, join != nullptr);
   INIT_CHECK(a, join_namespaces(l));  // the network, IPC and UTS namespaces given by path
-  UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
+  UniqueFd fifo = open_fifo(a);
   // Now that we are in the cgroup, it becomes the namespace's root.
   if ((new_namespace_flags(l) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
     die(a, sys_error(errno, "linux.namespaces: unshare cgroup"));
@@ -303,8 +311,7 @@ void stage1_main(const InitArgs& a) {
   }
   // Opened before any namespace changes: the state dir may not be reachable from a user
   // namespace.
-  UniqueFd fifo(::open(a.fifo_path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fifo) die(a, sys_error(errno, "open exec fifo {}", a.fifo_path));
+  UniqueFd fifo = open_fifo(a);
   INIT_CHECK(a, join_namespaces(l));
   int flags = new_namespace_flags(l);
   if (flags && ::unshare(flags) != 0) die(a, sys_error(errno, "linux.namespaces: unshare"));

@@ -24,7 +24,7 @@ struct InitArgs {
   std::string id;
   std::string bundle;
   std::string rootfs;
-  std::string fifo_path;  // create: exec.fifo in the state dir
+  std::string fifo_path;  // create: exec.fifo in the state dir; empty: start at once (run)
   pid_t target = 0;       // exec: the container's init, whose namespaces are joined
   int sync_fd = -1;
   int console_fd = -1;  // connected console socket (process.terminal), or -1

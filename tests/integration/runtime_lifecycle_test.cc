@@ -204,6 +204,31 @@ TEST_F(Lifecycle, RunDetachReturnsWhileTheContainerRuns) {
   EXPECT_EQ(state_status(id), "running");
 }
 
+TEST_F(Lifecycle, RunStartsWithinCreateUnlessHooksNeedTheStep) {
+  // run folds start into create: the exec helper does not wait on an exec fifo.
+  TempDir d;
+  std::string log = d.path() + "/log";
+  Bundle b;
+  b.set_args({"sh", "-c", "echo ran"});
+  b.write();
+  std::string id = rt.new_id();
+  CmdResult r = rt({"--debug", "--log", log, "run", "--bundle", b.dir(), id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ran\n");
+  EXPECT_NE(read_file(log).find("started within create"), std::string::npos) << read_file(log);
+  // A startContainer hook runs between the two steps: then create stops at "created".
+  Bundle h;
+  h.set_args({"sh", "-c", "echo ran"});
+  h.config()["hooks"]["startContainer"] = {{{"path", "/bin/true"}}};
+  h.write();
+  std::string log2 = d.path() + "/log2";
+  std::string id2 = rt.new_id();
+  r = rt({"--debug", "--log", log2, "run", "--bundle", h.dir(), id2});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ran\n");
+  EXPECT_EQ(read_file(log2).find("started within create"), std::string::npos) << read_file(log2);
+}
+
 TEST_F(Lifecycle, VersionHelpSpecAndFeatures) {
   EXPECT_NE(rt({"--version"}).out.find("berth-runtime version"), std::string::npos);
   for (auto verb :
