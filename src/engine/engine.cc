@@ -112,8 +112,13 @@ Engine::~Engine() = default;
 Result<std::unique_ptr<Engine>> Engine::open(const Paths& paths) {
   BERTH_CHECK(file::mkdir_all(paths.containers(), 0700));
   BERTH_CHECK(file::mkdir_all(paths.state, 0700));
-  Records r = BERTH_TRY(Records::open(paths.db()));
-  return std::unique_ptr<Engine>(new Engine(paths, std::move(r)));
+  // The image store and the records share berth.db and one connection to it (the schema is
+  // parsed once per command).
+  std::unique_ptr<image::Store> store = BERTH_TRY(image::Store::open(paths.root));
+  Records r = BERTH_TRY(Records::on(store->db()));
+  std::unique_ptr<Engine> e(new Engine(paths, std::move(r)));
+  e->images_ = std::move(store);
+  return e;
 }
 
 Result<image::Store*> Engine::images() {

@@ -33,7 +33,9 @@ struct ContainerRecord {
 
 class Records {
  public:
-  static Result<Records> open(const std::string& db_path);
+  // The records in the database db (the image store's: one connection, one schema read, for
+  // both); db must outlive them.
+  static Result<Records> on(image::Db& db);
 
   // already_exists when the name is taken.
   Result<void> insert(const ContainerRecord& r);
@@ -43,11 +45,11 @@ class Records {
   Result<void> update_life(const ContainerRecord& r);
   Result<void> rename(std::string_view id, std::string_view new_name);
   Result<void> remove(std::string_view id);
-  image::Db& db() { return db_; }
+  image::Db& db() { return *db_; }
 
  private:
-  explicit Records(image::Db db) : db_(std::move(db)) {}
-  image::Db db_;
+  explicit Records(image::Db* db) : db_(db) {}
+  image::Db* db_;
 };
 
 }  // namespace berth::engine
