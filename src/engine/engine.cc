@@ -265,7 +265,9 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
   };
   BuiltSpec built = BERTH_TRY(build_spec(in));
   if (warnings) *warnings = built.warnings;
-  BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), built.config.dump(), 0600, false));
+  std::string text = built.config.dump();
+  BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), text, 0600, false));
+  bundle_spec_ = BundleSpec{r.id, std::move(text), BERTH_TRY(oci::spec_from_json(built.config))};
   // hosts, resolv.conf and hostname (bound into the container by the spec) are written by
   // setup_network at every start, before the runtime sees the spec.
   c.options = std::move(opts);
@@ -274,11 +276,21 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
   return c;
 }
 
+Result<const Engine::BundleSpec*> Engine::bundle_spec(const std::string& id) {
+  if (!bundle_spec_ || bundle_spec_->id != id) {
+    std::string text = BERTH_TRY(file::read(path::join(paths_.container(id), "config.json")));
+    oci::Spec spec = BERTH_TRY(oci::parse_spec(text));
+    bundle_spec_ = BundleSpec{id, std::move(text), std::move(spec)};
+  }
+  return &*bundle_spec_;
+}
+
 Result<void> Engine::setup_network(const Container& c) {
   const RunOptions& o = c.options;
   std::string bundle = paths_.container(c.record.id);
-  auto cfg = BERTH_TRY(file::read(path::join(bundle, "config.json")));
-  oci::Spec spec = BERTH_TRY(oci::parse_spec(cfg));
+  const BundleSpec* bs = BERTH_TRY(bundle_spec(c.record.id));
+  const std::string& cfg = bs->text;
+  const oci::Spec& spec = bs->spec;
   // The etc files are made afresh at every start, so they live with the runtime state.
   std::string dir = paths_.etc(c.record.id);
   BERTH_CHECK(file::mkdir_all(dir, 0700));
@@ -343,6 +355,7 @@ Result<void> Engine::setup_network(const Container& c) {
     an["run.oci.berth.vm.address"] = fmt::format("{}/{}", link->ip.str(), link->prefix);
     an["run.oci.berth.vm.gateway"] = link->gateway.v ? link->gateway.str() : "";
     BERTH_CHECK(file::write_atomic(path::join(bundle, "config.json"), j.dump(2), 0644, false));
+    bundle_spec_.reset();  // cfg and spec refer to it: not used from here on
   }
   net::EtcFiles etc = BERTH_TRY(nets->etc_files(c.record.id));
   BERTH_CHECK(file::write_atomic(path::join(dir, "hosts"), etc.hosts, 0644, false));
@@ -376,7 +389,7 @@ void Engine::teardown_network(const std::string& id) {
   // (unless another container shares the namespace: then they are deleted now, as Docker
   // does, and that container loses the network).
   if (auto nets = networks(); nets)
-    (void)(*nets)->detach_all(id, /*namespace_going=*/!netns_shared(id));
+    (void)(*nets)->detach_all(id, /*namespace_going=*/[&] { return !netns_shared(id); });
   (void)net::remove_netns(ns);
 }
 
@@ -465,6 +478,9 @@ Result<int> Engine::run_attached(const Container& c) {
   BERTH_CHECK(records_.update_life(rec));
   MonitorIo io;
   io.relay = true;
+  const BundleSpec* bs = BERTH_TRY(bundle_spec(c.record.id));
+  io.config_text = &bs->text;
+  io.spec = &bs->spec;
   auto code = run_monitor(mc, io);
   if (c.options.rm) {
     (void)remove(c.record.id, true, true);

@@ -100,12 +100,21 @@ class Engine {
   void teardown_network(const std::string& id);
   bool netns_shared(const std::string& id);
   Result<MonitorConfig> monitor_config(const Container& c, bool for_rm_on_exit);
+  // The container's config.json, text and parsed: the one written or read last is kept, so a
+  // `run` (create, then network set-up and start in the same process) parses it once.
+  struct BundleSpec {
+    std::string id;
+    std::string text;
+    oci::Spec spec;
+  };
+  Result<const BundleSpec*> bundle_spec(const std::string& id);
 
   Paths paths_;
   Records records_;
   Volumes volumes_;
   std::unique_ptr<image::Store> images_;
   std::unique_ptr<net::Manager> networks_;
+  std::optional<BundleSpec> bundle_spec_;
 };
 
 std::string random_id();

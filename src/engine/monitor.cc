@@ -401,8 +401,15 @@ bool should_restart(const MonitorConfig& cfg, const MonitorStatus& st, int exit_
 }  // namespace
 
 Result<int> run_monitor(const MonitorConfig& cfg, const MonitorIo& io) {
-  std::string config_text = BERTH_TRY(file::read(path::join(cfg.bundle, "config.json")));
-  oci::Spec spec = BERTH_TRY(oci::parse_spec(config_text));
+  std::string config_text;
+  oci::Spec spec;
+  if (io.config_text && io.spec) {
+    config_text = *io.config_text;
+    spec = *io.spec;
+  } else {
+    config_text = BERTH_TRY(file::read(path::join(cfg.bundle, "config.json")));
+    spec = BERTH_TRY(oci::parse_spec(config_text));
+  }
   BERTH_CHECK(oci::validate(spec));
   LogWriter log = BERTH_TRY(LogWriter::open(cfg.log_path, cfg.log_max_size, cfg.log_max_file));
   MonitorStatus st;

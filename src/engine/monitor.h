@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "engine/run_options.h"
+#include "oci/spec.h"
 
 namespace berth::engine {
 
@@ -65,6 +66,10 @@ struct MonitorIo {
   bool relay = false;
   // Called once after the first start (ok or error): lets `berth run -d` return.
   std::function<void(const Result<void>&)> started;
+  // The bundle's config.json, when the caller has it in memory already (text and parsed):
+  // then it is not read and parsed again.
+  const std::string* config_text = nullptr;
+  const oci::Spec* spec = nullptr;
 };
 
 // Runs the container until it ends for good (no more restarts); returns its last exit code.

@@ -48,14 +48,21 @@ Result<void> Manager::detach(const std::string& container_id, const std::string&
 }
 
 Result<void> Manager::detach_all(const std::string& container_id, bool namespace_going) {
+  return detach_all(container_id, [namespace_going] { return namespace_going; });
+}
+
+Result<void> Manager::detach_all(const std::string& container_id,
+                                 const std::function<bool()>& namespace_going) {
   std::vector<std::string> nets;
   {
     auto lock = BERTH_TRY(store_.lock());
     for (const auto& e : BERTH_TRY(store_.all_endpoints()))
       if (e.container_id == container_id) nets.push_back(e.network_id);
   }
+  if (nets.empty()) return {};
+  bool going = namespace_going();
   for (const auto& n : nets) {
-    auto r = detach(container_id, n, namespace_going);
+    auto r = detach(container_id, n, going);
     if (!r && r.error().kind() != ErrorKind::kNotFound) return r;
   }
   return {};

@@ -138,6 +138,10 @@ class Manager {
   Result<void> detach(const std::string& container_id, const std::string& network,
                       bool namespace_going = false);
   Result<void> detach_all(const std::string& container_id, bool namespace_going = false);
+  // The same with namespace_going asked only when the container has an endpoint at all (the
+  // engine's answer reads every container record).
+  Result<void> detach_all(const std::string& container_id,
+                          const std::function<bool()>& namespace_going);
   Result<std::vector<Attachment>> attachments(const std::string& container_id);
   // The container's /etc files from all its attachments (call after attach/connect).
   Result<EtcFiles> etc_files(const std::string& container_id);

@@ -1,6 +1,7 @@
 #include "oci/json_read.h"
 
 #include <limits>
+#include <optional>
 
 namespace berth::oci::jr {
 
@@ -68,11 +69,23 @@ int64_t Obj::i64(const char* key, bool required) const {
   return v->get<int64_t>();
 }
 
+namespace {
+// A whole number >= 0: parsed text holds it as unsigned, a document built in memory (a spec
+// made by the engine) as a signed integer.
+std::optional<uint64_t> non_negative(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0)
+    return static_cast<uint64_t>(v.get<int64_t>());
+  return std::nullopt;
+}
+}  // namespace
+
 uint64_t Obj::u64(const char* key, bool required) const {
   const json* v = get(*j_, key, where(key), required);
   if (!v) return 0;
-  if (!v->is_number_unsigned()) bad(where(key), "expected an unsigned integer");
-  return v->get<uint64_t>();
+  auto n = non_negative(*v);
+  if (!n) bad(where(key), "expected an unsigned integer");
+  return *n;
 }
 
 uint64_t Obj::u64_max(const char* key, uint64_t max) const {
@@ -84,15 +97,17 @@ uint64_t Obj::u64_max(const char* key, uint64_t max) const {
 uint32_t Obj::u32(const char* key, bool required) const {
   const json* v = get(*j_, key, where(key), required);
   if (!v) return 0;
-  if (!v->is_number_unsigned() || v->get<uint64_t>() > std::numeric_limits<uint32_t>::max())
+  auto n = non_negative(*v);
+  if (!n || *n > std::numeric_limits<uint32_t>::max())
     bad(where(key), "expected an unsigned 32-bit integer");
-  return static_cast<uint32_t>(v->get<uint64_t>());
+  return static_cast<uint32_t>(*n);
 }
 
 uint32_t Obj::as_u32() const {
-  if (!j_->is_number_unsigned() || j_->get<uint64_t>() > std::numeric_limits<uint32_t>::max())
+  auto n = non_negative(*j_);
+  if (!n || *n > std::numeric_limits<uint32_t>::max())
     bad(where_, "expected an unsigned 32-bit integer");
-  return static_cast<uint32_t>(j_->get<uint64_t>());
+  return static_cast<uint32_t>(*n);
 }
 
 std::vector<std::string> Obj::strings(const char* key) const {

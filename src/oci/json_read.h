@@ -54,6 +54,20 @@ class Obj {
   std::string where_;
 };
 
+// read(Obj) on a document parsed already.
+template <typename F>
+auto read_with(const nlohmann::json& j, std::string_view what, F&& read)
+    -> Result<decltype(read(std::declval<const Obj&>()))> {
+  if (!j.is_object()) return fail(invalid("{}: expected a JSON object", what));
+  try {
+    return read(Obj(j, ""));
+  } catch (const Bad& b) {
+    return fail(invalid("{}: {}: {}", what, b.where, b.msg));
+  } catch (const std::exception& e) {
+    return fail(invalid("{}: {}", what, e.what()));
+  }
+}
+
 template <typename F>
 auto parse_with(std::string_view text, std::string_view what, F&& read)
     -> Result<decltype(read(std::declval<const Obj&>()))> {
@@ -66,14 +80,7 @@ auto parse_with(std::string_view text, std::string_view what, F&& read)
     // out_of_range and the like (a number that overflows a double).
     return fail(invalid("{}: not valid JSON ({})", what, e.what()));
   }
-  if (!j.is_object()) return fail(invalid("{}: expected a JSON object", what));
-  try {
-    return read(Obj(j, ""));
-  } catch (const Bad& b) {
-    return fail(invalid("{}: {}: {}", what, b.where, b.msg));
-  } catch (const std::exception& e) {
-    return fail(invalid("{}: {}", what, e.what()));
-  }
+  return read_with(j, what, std::forward<F>(read));
 }
 
 }  // namespace berth::oci::jr

@@ -446,6 +446,10 @@ Result<Spec> parse_spec(std::string_view text) {
   return jr::parse_with(text, "config.json", [](const Obj& o) { return read_spec(o); });
 }
 
+Result<Spec> spec_from_json(const nlohmann::json& j) {
+  return jr::read_with(j, "config.json", [](const Obj& o) { return read_spec(o); });
+}
+
 Result<Process> parse_process(std::string_view text) {
   return jr::parse_with(text, "process", [](const Obj& o) { return read_process(o); });
 }

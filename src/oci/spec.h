@@ -282,6 +282,8 @@ struct Spec {
 
 // Parses config.json text. Errors name the field at fault.
 Result<Spec> parse_spec(std::string_view json_text);
+// The same from a document in memory (a spec just built: no text to parse).
+Result<Spec> spec_from_json(const nlohmann::json& j);
 // Parses a process object alone (berth-runtime exec --process FILE).
 Result<Process> parse_process(std::string_view json_text);
 Result<Resources> parse_resources(std::string_view json_text);

@@ -91,15 +91,11 @@ void kill_cgroup(cgroup::Manager& cg) {
 }
 
 // The spec's seccomp filter, compiled (or from the cache in the store) into args.
-Result<void> prepare_seccomp(const Store& store, const oci::Spec& spec,
-                             const std::string& config_json, InitArgs& args, SeccompBpf& keep) {
+Result<void> prepare_seccomp(const Store& store, const oci::Spec& spec, InitArgs& args,
+                             SeccompBpf& keep) {
   if (!spec.linux.seccomp) return {};
-  auto j = nlohmann::json::parse(config_json, nullptr, false);
-  std::string profile = j.is_object() && j.contains("linux") && j["linux"].contains("seccomp")
-                            ? j["linux"]["seccomp"].dump()
-                            : std::string();
-  keep = BERTH_TRY(compile_seccomp_cached(*spec.linux.seccomp, profile,
-                                          path::join(store.root(), ".seccomp-cache")));
+  keep = BERTH_TRY(
+      compile_seccomp_cached(*spec.linux.seccomp, path::join(store.root(), ".seccomp-cache")));
   args.seccomp_fd = keep.fd.get();
   args.seccomp_flags = keep.flags;
   return {};
@@ -244,7 +240,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   args.no_pivot = opts.no_pivot;
   args.hooks_before_pivot = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
   SeccompBpf bpf;
-  BERTH_CHECK(prepare_seccomp(store_, spec, opts.config_json, args, bpf));
+  BERTH_CHECK(prepare_seccomp(store_, spec, args, bpf));
 
   SpawnHooks hooks;
   auto runtime_state = [&](pid_t pid) {
@@ -447,9 +443,8 @@ Result<int> ContainerHandler::exec(std::string_view id, const ExecOptions& opts)
   args.target = st.pid;
   args.console_fd = console.get();
   args.preserve_fds = opts.preserve_fds;
-  std::string cfg_text = BERTH_TRY(file::read(path::join(store_.dir(id), "config.json")));
   SeccompBpf bpf;
-  BERTH_CHECK(prepare_seccomp(store_, spec, cfg_text, args, bpf));
+  BERTH_CHECK(prepare_seccomp(store_, spec, args, bpf));
   SpawnHooks hooks;
   hooks.seccomp_fd = [&](pid_t pid, int fd) -> Result<void> {
     return send_to_seccomp_listener(*spec.linux.seccomp, st.oci_json(false), pid, fd);

@@ -198,25 +198,62 @@ Result<SeccompBpf> bpf_from_bytes(std::string_view prog, unsigned flags) {
 
 }  // namespace
 
-Result<SeccompBpf> compile_seccomp_cached(const oci::Seccomp& s, std::string_view profile_json,
-                                          const std::string& cache_dir) {
+std::string seccomp_cache_key(const oci::Seccomp& s) {
+  std::string k = "berth-seccomp-v2";
+  auto put = [&](std::string_view v) {
+    fmt::format_to(std::back_inserter(k), "|{}:{}", v.size(), v);
+  };
+  auto put_n = [&](uint64_t v) { fmt::format_to(std::back_inserter(k), "|#{}", v); };
+  auto put_errno = [&](const std::optional<uint32_t>& e) {
+    if (e)
+      put_n(*e);
+    else
+      put("-");
+  };
+  put(s.default_action);
+  put_errno(s.default_errno_ret);
+  put_n(s.architectures.size());
+  for (const auto& a : s.architectures) put(a);
+  put_n(s.flags.size());
+  for (const auto& f : s.flags) put(f);
+  put(s.listener_path);
+  put(s.listener_metadata);
+  put_n(s.syscalls.size());
+  for (const auto& sc : s.syscalls) {
+    put_n(sc.names.size());
+    for (const auto& n : sc.names) put(n);
+    put(sc.action);
+    put_errno(sc.errno_ret);
+    put_n(sc.args.size());
+    for (const auto& a : sc.args) {
+      put_n(a.index);
+      put_n(a.value);
+      put_n(a.value_two);
+      put(a.op);
+    }
+  }
+  return k;
+}
+
+Result<SeccompBpf> compile_seccomp_cached(const oci::Seccomp& s, const std::string& cache_dir) {
   unsigned flags = BERTH_TRY(flag_bits(s.flags));
-  std::string file = fmt::format("{}/{:016x}.bpf", cache_dir, fnv1a(profile_json));
+  std::string key = seccomp_cache_key(s);
+  std::string file = fmt::format("{}/{:016x}.bpf", cache_dir, fnv1a(key));
   // Layout: 8-byte little-endian JSON length, the JSON text, the BPF program.
   if (auto cached = file::read(file)) {
     if (cached->size() >= 8) {
       uint64_t len = 0;
       std::memcpy(&len, cached->data(), 8);
-      if (len <= cached->size() - 8 && std::string_view(*cached).substr(8, len) == profile_json)
+      if (len <= cached->size() - 8 && std::string_view(*cached).substr(8, len) == key)
         return bpf_from_bytes(std::string_view(*cached).substr(8 + len), flags);
     }
   }
   SeccompBpf bpf = BERTH_TRY(compile_seccomp(s));
   std::string prog = BERTH_TRY(read_all(bpf.fd.get()));
   ::lseek(bpf.fd.get(), 0, SEEK_SET);
-  uint64_t len = profile_json.size();
+  uint64_t len = key.size();
   std::string blob(reinterpret_cast<const char*>(&len), 8);
-  blob.append(profile_json);
+  blob.append(key);
   blob.append(prog);
   if (file::mkdir_all(cache_dir, 0700)) (void)file::write_atomic(file, blob, 0600, false);
   return bpf;

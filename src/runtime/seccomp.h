@@ -25,10 +25,12 @@ Result<UniqueFd> load_seccomp(const oci::Seccomp& s);
 
 // compile_seccomp with a cache: compiling a large profile (Docker's has ~300 rules, for three
 // architectures) costs tens of milliseconds, and engines pass the same profile every time.
-// The program is kept in cache_dir under a hash of the profile's JSON text; the file also
-// holds that text, compared byte for byte, so a hash collision can never pick another filter.
-Result<SeccompBpf> compile_seccomp_cached(const oci::Seccomp& s, std::string_view profile_json,
-                                          const std::string& cache_dir);
+// The program is kept in cache_dir under a hash of seccomp_cache_key(s); the file also holds
+// that key, compared byte for byte, so a hash collision can never pick another filter.
+Result<SeccompBpf> compile_seccomp_cached(const oci::Seccomp& s, const std::string& cache_dir);
+// Everything of s that compile_seccomp reads, as one unambiguous string (every field with its
+// length): the cache's key, made without serialising the spec again.
+std::string seccomp_cache_key(const oci::Seccomp& s);
 // Loads a BPF program (from compile_seccomp) into this process with seccomp(2); with
 // new_listener, returns the notify fd.
 Result<UniqueFd> load_seccomp_bpf(int bpf_fd, unsigned flags, bool new_listener);

@@ -19,6 +19,26 @@ TEST(Spec, ParsesTheDefaultSpec) {
   EXPECT_TRUE(validate(*s));
 }
 
+TEST(Spec, ReadsADocumentInMemoryAsItsText) {
+  // A spec built in memory holds whole numbers as signed integers; parsed text as unsigned.
+  nlohmann::json j = default_spec(false);
+  j["linux"]["resources"] = {{"cpu", {{"period", 100000}, {"quota", 50000}, {"shares", 512}}},
+                             {"pids", {{"limit", 33}}}};
+  j["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+  auto mem = spec_from_json(j);
+  ASSERT_TRUE(mem) << mem.error().text();
+  auto text = parse_spec(j.dump());
+  ASSERT_TRUE(text) << text.error().text();
+  EXPECT_EQ(mem->linux.resources->cpu->period, 100000u);
+  EXPECT_EQ(mem->linux.resources->cpu->period, text->linux.resources->cpu->period);
+  EXPECT_EQ(mem->linux.resources->cpu->shares, text->linux.resources->cpu->shares);
+  EXPECT_EQ(mem->process->user.uid, 1000u);
+  EXPECT_EQ(mem->process->user.uid, text->process->user.uid);
+  // Negative is still no unsigned number.
+  j["process"]["user"]["uid"] = -1;
+  EXPECT_FALSE(spec_from_json(j));
+}
+
 TEST(Spec, IgnoresUnknownPropertiesAndNames) {
   auto s = parse_spec(R"({"ociVersion":"1.2.0","root":{"path":"r"},"futureThing":{"x":1},
     "linux":{"resources":{"memory":{"limit":1048576},"pids":{"limit":10},
