@@ -29,14 +29,15 @@ ContainerRecord from_row(image::Stmt& s) {
 }  // namespace
 
 Result<Records> Records::on(image::Db& db) {
-  BERTH_CHECK(
-      db.exec("CREATE TABLE IF NOT EXISTS containers ("
-              " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL,"
-              " image_id TEXT NOT NULL, command TEXT NOT NULL, options TEXT NOT NULL,"
-              " created INTEGER NOT NULL, state TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
-              " exit_code INTEGER NOT NULL DEFAULT 0, started_at INTEGER NOT NULL DEFAULT 0,"
-              " finished_at INTEGER NOT NULL DEFAULT 0, restart_count INTEGER NOT NULL DEFAULT 0,"
-              " stopped_by_user INTEGER NOT NULL DEFAULT 0)"));
+  BERTH_CHECK(db.ensure_schema(
+      "containers",
+      "CREATE TABLE IF NOT EXISTS containers ("
+      " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL,"
+      " image_id TEXT NOT NULL, command TEXT NOT NULL, options TEXT NOT NULL,"
+      " created INTEGER NOT NULL, state TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
+      " exit_code INTEGER NOT NULL DEFAULT 0, started_at INTEGER NOT NULL DEFAULT 0,"
+      " finished_at INTEGER NOT NULL DEFAULT 0, restart_count INTEGER NOT NULL DEFAULT 0,"
+      " stopped_by_user INTEGER NOT NULL DEFAULT 0)"));
   return Records(&db);
 }
 

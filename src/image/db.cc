@@ -86,6 +86,14 @@ Result<void> Db::exec(std::string_view sql) {
   return {};
 }
 
+Result<void> Db::ensure_schema(std::string_view table, std::string_view schema) {
+  std::string t(table);
+  if (sqlite3_table_column_metadata(db_, "main", t.c_str(), nullptr, nullptr, nullptr, nullptr,
+                                    nullptr, nullptr) == SQLITE_OK)
+    return {};
+  return exec(schema);
+}
+
 Result<Stmt> Db::query(std::string_view sql, const std::vector<DbValue>& params) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)

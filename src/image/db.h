@@ -45,6 +45,10 @@ class Db {
   ~Db();
 
   Result<void> exec(std::string_view sql);
+  // Runs schema (CREATE ... IF NOT EXISTS statements) unless table, the last one it creates,
+  // exists: looked up in the schema SQLite has loaded anyway, instead of parsing every
+  // statement of it on every open.
+  Result<void> ensure_schema(std::string_view table, std::string_view schema);
   // Prepares sql and binds params (?1, ?2 ...).
   Result<Stmt> query(std::string_view sql, const std::vector<DbValue>& params = {});
   // Runs a statement that returns no rows.

@@ -20,6 +20,7 @@
 namespace berth::image {
 namespace {
 
+// "snapshots" must stay the last table: Db::ensure_schema looks for it.
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS manifests (
   digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, config TEXT NOT NULL,
@@ -86,7 +87,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root, StoreOptions
   return s;
 }
 
-Result<void> Store::init_schema() { return db_.exec(kSchema); }
+Result<void> Store::init_schema() { return db_.ensure_schema("snapshots", kSchema); }
 
 void Store::clean_stale_tmp() {
   // Staging dirs of processes that died (a SIGKILLed pull) are garbage.
