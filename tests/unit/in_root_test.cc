@@ -59,6 +59,13 @@ TEST_P(InRoot, CreatesMissingPartsInsideTheRoot) {
   struct stat st {};
   ASSERT_EQ(stat((root_ + "/file").c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
+  // Only the last part missing, its parent through an absolute symlink: made in root/a.
+  auto c = open_in("/abs/c", sys::Create::kDir);
+  ASSERT_TRUE(c) << c.error().text();
+  EXPECT_EQ(where(c->get()), root_ + "/a/c");
+  auto g = open_in("/abs/b/file", sys::Create::kFile);
+  ASSERT_TRUE(g) << g.error().text();
+  EXPECT_EQ(where(g->get()), root_ + "/a/b/file");
 }
 
 INSTANTIATE_TEST_SUITE_P(Openat2AndWalk, InRoot, ::testing::Values(false, true),
