@@ -269,7 +269,14 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
                     "--pid-file {}", opts.pid_file);
   undo.dismiss();
   spec_cache_.emplace(std::string(id), spec);
+  started_.reset();
+  if (start_now) started_ = st;
   return {};
+}
+
+std::optional<oci::State> ContainerHandler::started_by_create(std::string_view id) {
+  if (started_ && started_->id == id) return started_;
+  return std::nullopt;
 }
 
 Result<oci::Spec> ContainerHandler::saved_spec(std::string_view id) const {

@@ -18,6 +18,7 @@ class ContainerHandler : public Handler {
                       const CreateOptions& opts) override;
   Result<void> start(std::string_view id) override;
   Result<oci::State> state(std::string_view id) override;
+  std::optional<oci::State> started_by_create(std::string_view id) override;
   Result<void> kill(std::string_view id, int signal, bool all) override;
   Result<void> remove(std::string_view id, bool force) override;
   Result<int> wait(std::string_view id) override;
@@ -38,6 +39,7 @@ class ContainerHandler : public Handler {
   // deletes one container, and config.json is parsed once instead of three times. The
   // saved config.json never changes after create.
   mutable std::optional<std::pair<std::string, oci::Spec>> spec_cache_;
+  std::optional<oci::State> started_;  // the last create that started its container
 };
 
 // The status of a recorded container, computed from its process and exec fifo now.

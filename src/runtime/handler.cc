@@ -21,6 +21,7 @@ Result<void> Handler::update(std::string_view, const oci::Resources&) {
 Result<std::vector<pid_t>> Handler::pids(std::string_view) { return fail(unsupported("ps")); }
 
 Result<oci::State> start_unless_started(Handler& h, std::string_view id) {
+  if (auto started = h.started_by_create(id)) return *started;
   oci::State st = BERTH_TRY(h.state(id));
   if (st.status != oci::Status::kCreated) return st;
   if (auto r = h.start(id); !r) {

@@ -45,6 +45,9 @@ class Handler {
   virtual Result<void> start(std::string_view id) = 0;
   // The state with its status computed now (a dead init is "stopped").
   virtual Result<oci::State> state(std::string_view id) = 0;
+  // Right after this handler's create of id with CreateOptions::start: the state if create
+  // started the container itself (as create saved it), or nullopt: state() tells the rest.
+  virtual std::optional<oci::State> started_by_create(std::string_view) { return std::nullopt; }
   virtual Result<void> kill(std::string_view id, int signal, bool all) = 0;
   virtual Result<void> remove(std::string_view id, bool force) = 0;
   // Waits for the container's init (which must be this process's child) and returns its
