@@ -14,12 +14,19 @@
 namespace berth::test {
 namespace {
 
+// A tar of a root file system holding one file (rel, content), made in tmp.
+std::string tarball_with(const TempDir& tmp, const std::string& rel, const std::string& content,
+                         int mode = 0644) {
+  std::string src = tmp.path() + "/src";
+  write_file(src + "/" + rel, content, mode);
+  std::string tarball = tmp.path() + "/rootfs.tar";
+  EXPECT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  return tarball;
+}
+
 TEST(Store, ImportTagRemoveCollectAndCheck) {
   TempDir tmp("berth-test-store");
-  std::string src = tmp.path() + "/src";
-  write_file(src + "/bin/tool", "tool\n", 0755);
-  std::string tarball = tmp.path() + "/rootfs.tar";
-  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  std::string tarball = tarball_with(tmp, "bin/tool", "tool\n", 0755);
   auto store = image::Store::open(tmp.path() + "/store");
   ASSERT_TRUE(store) << store.error().text();
   image::Store& s = **store;
@@ -64,10 +71,7 @@ TEST(Store, ImportTagRemoveCollectAndCheck) {
 
 TEST(Store, CheckFindsDamage) {
   TempDir tmp("berth-test-store");
-  std::string src = tmp.path() + "/src";
-  write_file(src + "/f", "f\n");
-  std::string tarball = tmp.path() + "/rootfs.tar";
-  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  std::string tarball = tarball_with(tmp, "f", "f\n");
   auto store = image::Store::open(tmp.path() + "/store");
   ASSERT_TRUE(store);
   auto img = image::import_rootfs(**store, tarball, "f:v1");
@@ -93,10 +97,7 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
   // A cleanly unmounted snapshot's tree is emptied and kept under snapshots/.spare/; the next
   // snapshot takes it and sees nothing of the last container. A busy one is removed instead.
   TempDir tmp("berth-test-store");
-  std::string src = tmp.path() + "/src";
-  write_file(src + "/etc/motd", "hi\n");
-  std::string tarball = tmp.path() + "/rootfs.tar";
-  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  std::string tarball = tarball_with(tmp, "etc/motd", "hi\n");
   auto store = image::Store::open(tmp.path() + "/store");
   ASSERT_TRUE(store) << store.error().text();
   image::Store& s = **store;
