@@ -20,6 +20,7 @@
 #include "base/path.h"
 #include "base/strings.h"
 #include "engine/spec_builder.h"
+#include "image/fs_util.h"
 #include "image/image_config.h"
 #include "image/store.h"
 #include "net/network.h"
@@ -191,7 +192,10 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
     (void)file::remove_all(dir);
     (void)records_.remove(r.id);
   });
-  BERTH_CHECK(file::mkdir_all(dir, 0700));
+  // A spare bundle directory (image/fs_util.h) if there is one: no directory made per run.
+  if (UniqueFd cs(::open(paths_.containers().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      !cs || !image::take_spare_dir(cs.get(), r.id))
+    BERTH_CHECK(file::mkdir_all(dir, 0700));
   image::Snapshot snap =
       BERTH_TRY(st->prepare_snapshot(img, r.id, image::SnapshotMode::kAuto, opts.rm));
 
@@ -643,7 +647,15 @@ Result<void> Engine::remove(std::string_view ref, bool force, bool remove_volume
   teardown_network(id);
   if (auto st = images(); st) BERTH_CHECK((*st)->remove_snapshot(id));
   BERTH_CHECK(file::remove_all(paths_.monitor(id)));
-  BERTH_CHECK(file::remove_all(paths_.container(id)));
+  // The bundle (config.json, logs) is emptied and kept as a spare for the next container.
+  auto empty = [](int fd) -> Result<void> {
+    BERTH_CHECK(image::remove_children(fd));
+    if (::fchmod(fd, 0700) != 0) return fail(sys_error(errno, "reset a bundle directory"));
+    return {};
+  };
+  UniqueFd cs(::open(paths_.containers().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!cs || !image::park_spare_dir(cs.get(), id, 8, empty))
+    BERTH_CHECK(file::remove_all(paths_.container(id)));
   BERTH_CHECK(records_.remove(id));
   if (remove_volumes) {
     for (const auto& m : c.options.mounts)

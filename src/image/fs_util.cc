@@ -176,6 +176,32 @@ Result<std::vector<std::string>> names_at(int dirfd) {
   return out;
 }
 
+namespace {
+constexpr const char* kSpares = ".spare";
+}  // namespace
+
+bool take_spare_dir(int parent, const std::string& name) {
+  UniqueFd spares(::openat(parent, kSpares, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!spares) return false;
+  auto names = names_at(spares.get());
+  if (!names) return false;
+  for (const auto& n : *names)
+    if (renameat(spares.get(), n.c_str(), parent, name.c_str()) == 0) return true;
+  return false;
+}
+
+bool park_spare_dir(int parent, const std::string& name, size_t max,
+                    const std::function<Result<void>(int dirfd)>& scrub) {
+  if (mkdirat(parent, kSpares, 0700) != 0 && errno != EEXIST) return false;
+  UniqueFd spares(::openat(parent, kSpares, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!spares) return false;
+  auto names = names_at(spares.get());
+  if (!names || names->size() >= max) return false;
+  auto dir = open_dir_at(parent, name);
+  if (!dir || !scrub(dir->get())) return false;
+  return renameat(parent, name.c_str(), spares.get(), name.c_str()) == 0;
+}
+
 Result<UniqueFd> open_dir_at(int dirfd, const std::string& name) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return fail(sys_error(errno, "open directory {}", name));

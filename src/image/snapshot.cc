@@ -94,26 +94,10 @@ Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& 
   return {};
 }
 
-// Spare snapshot directories. Removing a snapshot whose overlay was unmounted cleanly (not
-// busy, so no copy of the mount and no process still uses it) keeps its emptied tree under
-// snapshots/.spare/, and the next snapshot takes it instead of making one: a `run --rm` then
-// makes and removes four directories fewer on the store's file system. On ext4 each new
-// inode is a search past every recently deleted one, and without a journal (with -o discard)
-// each removed directory is a synchronous discard of its block: ~0.25 ms apiece on this
-// project's test machine. At most kMaxSpares are kept; the rest are removed as before.
-constexpr const char* kSpares = ".spare";
+// Spare snapshot trees (fs_util.h, spare directories): a `run --rm` then makes and removes
+// four directories fewer on the store's file system. Only a tree whose overlay was unmounted
+// cleanly (not busy: no copy of the mount, no process still in it) is parked.
 constexpr size_t kMaxSpares = 8;
-
-// Renames a spare to snapshots/<key>: false when there is none (or another process took it).
-bool take_spare(int snaps, const std::string& key) {
-  UniqueFd spares(::openat(snaps, kSpares, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!spares) return false;
-  auto names = names_at(spares.get());
-  if (!names) return false;
-  for (const auto& n : *names)
-    if (renameat(spares.get(), n.c_str(), snaps, key.c_str()) == 0) return true;
-  return false;
-}
 
 // Makes an unmounted snapshot's tree what mkdir made: upper/ and work/ empty, upper/'s own
 // mode, owner and extended attributes (overlayfs marks it "impure"; the container may have
@@ -135,23 +119,6 @@ Result<void> scrub(int dirfd) {
   if (!BERTH_TRY(names_at(rootfs.get())).empty())
     return fail(make_error(ErrorKind::kFailedPrecondition, "rootfs is not empty"));
   return {};
-}
-
-// Scrubs snapshots/<key> and parks it under .spare/: false when it is not kept (the pool is
-// full, or it could not be scrubbed); the caller then removes what is left.
-bool park_spare(int snaps, const std::string& key) {
-  if (mkdirat(snaps, kSpares, 0700) != 0 && errno != EEXIST) return false;
-  UniqueFd spares(::openat(snaps, kSpares, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!spares) return false;
-  auto names = names_at(spares.get());
-  if (!names || names->size() >= kMaxSpares) return false;
-  auto dir = open_dir_at(snaps, key);
-  if (!dir) return false;
-  if (auto s = scrub(dir->get()); !s) {
-    log::debug("snapshot {} not kept as a spare: {}", key, s.error().text());
-    return false;
-  }
-  return renameat(snaps, key.c_str(), spares.get(), key.c_str()) == 0;
 }
 
 Result<void> copy_layers(Store& s, const ImageRecord& img, const std::string& rootfs) {
@@ -180,7 +147,7 @@ Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_vie
   Snapshot snap{k, dir + "/rootfs", mode};
   auto made = [&]() -> Result<void> {
     UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
-    if (mode == SnapshotMode::kCopy || !take_spare(snaps.get(), k))
+    if (mode == SnapshotMode::kCopy || !take_spare_dir(snaps.get(), k))
       for (const char* sub : {"", "/upper", "/work", "/rootfs"})
         if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
           return fail(sys_error(errno, "mkdir {}{}", dir, sub));
@@ -214,7 +181,8 @@ Result<void> Store::remove_snapshot(std::string_view key) {
   if (!unmounted && errno != 0 && errno != EINVAL && errno != ENOENT)
     return fail(sys_error(errno, "unmount {}", rootfs));
   UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
-  if (!unmounted || !park_spare(snaps.get(), k)) BERTH_CHECK(remove_at(snaps.get(), k));
+  if (!unmounted || !park_spare_dir(snaps.get(), k, kMaxSpares, scrub))
+    BERTH_CHECK(remove_at(snaps.get(), k));
   return db_.run("DELETE FROM snapshots WHERE key=?1", {k});
 }
 

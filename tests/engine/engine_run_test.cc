@@ -88,6 +88,34 @@ TEST_F(EngineRun, OnlyThrowawayRootsSkipSyncs) {
   ok({"rm", "kept"});
 }
 
+TEST_F(EngineRun, RemovedBundlesAndRootsAreEmptiedAndReused) {
+  // A removed container's bundle directory and snapshot tree are emptied and kept as spares
+  // (image/fs_util.h); the next container takes them. Nothing of the first one is left in
+  // them.
+  auto spares = [&](const std::string& dir) {
+    std::vector<std::string> out;
+    std::string d = root() + "/" + dir + "/.spare";
+    if (std::filesystem::exists(d))
+      for (const auto& e : std::filesystem::directory_iterator(d)) {
+        out.push_back(e.path().filename());
+        if (dir == "containers") {
+          EXPECT_TRUE(std::filesystem::is_empty(e.path())) << e.path();
+        }
+      }
+    return out;
+  };
+  ok(rm_none({"busybox", "sh", "-c", "echo one; echo secret > /left"}));
+  ASSERT_EQ(spares("containers").size(), 1u);
+  ASSERT_EQ(spares("snapshots").size(), 1u);
+  std::string id = trim(ok({"run", "-d", "--network", "none", "busybox", "sleep", "300"}));
+  EXPECT_TRUE(spares("containers").empty());
+  EXPECT_TRUE(spares("snapshots").empty());
+  EXPECT_EQ(berth({"exec", id, "cat", "/left"}).exit_code, 1);
+  EXPECT_EQ(ok({"logs", id}), "");
+  ok({"rm", "-f", id});
+  EXPECT_EQ(spares("containers").size(), 1u);
+}
+
 TEST_F(EngineRun, EtcFilesLiveWithTheRuntimeState) {
   // hosts, resolv.conf and hostname are made afresh at every start: they belong to the
   // runtime state (a tmpfs on a standard host), not to the store on the disk, where every
