@@ -3,6 +3,7 @@
 //
 //   <root>/berth.db                  container records (SQLite, WAL)
 //   <root>/containers/<id>/          bundle: config.json, logs
+//   <root>/containers/.spare/        emptied bundle directories kept for reuse
 //   <root>/volumes/<name>/_data      named volumes (and volume.json)
 //   <root>/networks/                 the network store (src/net)
 //   <root>/ (blobs, layers, ...)     the image store (src/image)
