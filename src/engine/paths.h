@@ -1,7 +1,7 @@
 // Where the engine keeps things. Everything persistent under root (default /var/lib/berth),
 // everything that a reboot must forget under state (default /run/berth, tmpfs).
 //
-//   <root>/berth.db                  container records (SQLite, WAL)
+//   <root>/berth.db                  container records (SQLite, WAL; the image store's file)
 //   <root>/containers/<id>/          bundle: config.json, logs
 //   <root>/containers/.spare/        emptied bundle directories kept for reuse
 //   <root>/volumes/<name>/_data      named volumes (and volume.json)
@@ -24,7 +24,6 @@ struct Paths {
   std::string root = "/var/lib/berth";
   std::string state = "/run/berth";
 
-  std::string db() const { return path::join(root, "berth.db"); }
   std::string containers() const { return path::join(root, "containers"); }
   std::string container(std::string_view id) const { return path::join(containers(), id); }
   std::string log_file(std::string_view id) const {

@@ -176,10 +176,9 @@ Result<void> Store::remove_snapshot(std::string_view key) {
   // A plain unmount first: it succeeds only when neither this mount nor any copy propagated
   // from it is in use, and then the tree may be reused. Busy: detached lazily, and removed.
   bool unmounted = umount2(rootfs.c_str(), UMOUNT_NOFOLLOW) == 0;
-  if (!unmounted && errno == EBUSY && umount2(rootfs.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-    errno = 0;
-  if (!unmounted && errno != 0 && errno != EINVAL && errno != ENOENT)
-    return fail(sys_error(errno, "unmount {}", rootfs));
+  int err = unmounted ? 0 : errno;
+  if (err == EBUSY) err = umount2(rootfs.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0 ? 0 : errno;
+  if (err != 0 && err != EINVAL && err != ENOENT) return fail(sys_error(err, "unmount {}", rootfs));
   UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
   if (!unmounted || !park_spare_dir(snaps.get(), k, kMaxSpares, scrub))
     BERTH_CHECK(remove_at(snaps.get(), k));

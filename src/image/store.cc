@@ -75,11 +75,10 @@ bool pid_alive(const std::string& tmp_name) {
 Result<std::unique_ptr<Store>> Store::open(const std::string& root, StoreOptions opts) {
   for (const char* sub : {"blobs/sha256", "ingest", "layers", "l", "snapshots", "tmp"})
     BERTH_CHECK_CTX(file::mkdir_all(root + "/" + sub, 0700), "image store {}", root);
-  // One database file per root, shared with the engine's container records: SQLite shares a
-  // file's WAL index among the connections of one process, so only the first connection of
-  // a `berth` command pays for opening it (with no other process attached, that one
-  // truncates and rebuilds the -shm index: on ext4 without a journal, a synchronous discard
-  // and a read of the WAL, ~0.5-1 ms that a second file would cost again).
+  // One database file per root, shared with the engine's container records (through this
+  // connection, engine::Records::on): a command opens one file, and the first connection to
+  // it, with no other process attached, truncates and rebuilds the -shm index (on ext4
+  // without a journal a synchronous discard, and a read of the WAL: ~0.5-1 ms per file).
   Db db = BERTH_TRY(Db::open(root + "/berth.db"));
   std::unique_ptr<Store> s(new Store(root, std::move(opts), std::move(db)));
   BERTH_CHECK(s->init_schema());
