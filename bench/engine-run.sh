@@ -6,6 +6,7 @@
 #   3. N sequential runs back to back, and P parallel runs at once: wall time of each batch
 # Usage: bench/engine-run.sh [rounds=30] [sequential=100] [parallel=20]. Run as root.
 # Both engines use stores of their own in a temp dir: nothing of the user's is touched.
+# podman runs crun, which needs hugetlb on v1 on this hybrid host (bench/lib/hugetlb_v1.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-30}
@@ -16,6 +17,7 @@ BERTH_BIN=$(readlink -f build/berth)
 for t in podman busybox python3; do command -v $t >/dev/null || { echo "missing $t (scripts/install-deps.sh)"; exit 1; }; done
 
 WORK=$(mktemp -d /tmp/berth-bench-engine-XXXXXX)
+. bench/lib/hugetlb_v1.sh
 # Runtime state on a tmpfs for both engines, as their defaults (/run/berth, podman's
 # /run/containers/storage) are on a systemd host; stores on the disk, as /var/lib would be.
 # (This machine's /run is on its ext4 root: without this, per-run state files would go
@@ -42,8 +44,10 @@ cleanup() {
   umount -R "$WORK"/* 2>/dev/null
   umount "$WORK/run" 2>/dev/null
   rm -rf "$WORK"
+  hugetlb_back
 }
 trap cleanup EXIT
+hugetlb_to_v1
 
 mkdir -p "$WORK/rootfs"/{bin,proc,sys,dev,etc,tmp}
 cp /bin/busybox "$WORK/rootfs/bin/"

@@ -2,10 +2,7 @@
 # berth-runtime vs crun vs runc: `run` of /bin/true from one ready busybox bundle, alternating
 # runtimes each round; then the same with a memory and pids limit; then peak RSS of `create`.
 # Prints medians and ratios. Usage: bench/runtime-run.sh [rounds] (default 40). Run as root.
-#
-# crun 1.8 refuses this machine's hybrid cgroup layout (v1 plus a cgroup2 mount holding
-# hugetlb) unless hugetlb is mounted on v1; the script mounts it for the comparison and gives
-# it back to cgroup2 afterwards.
+# crun needs hugetlb on v1 on this hybrid host: see bench/lib/hugetlb_v1.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-40}
@@ -14,21 +11,9 @@ BERTH=$(readlink -f build/berth-runtime)
 for t in crun runc busybox; do command -v $t >/dev/null || { echo "missing $t (scripts/install-deps.sh)"; exit 1; }; done
 
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
-HUGETLB_MOUNTED=0
+. bench/lib/hugetlb_v1.sh
 cleanup() {
-  for r in berth crun runc; do
-    for id in $(ls "$WORK/state-$r" 2>/dev/null); do :; done
-  done
-  if [ "$HUGETLB_MOUNTED" = 1 ]; then
-    umount /sys/fs/cgroup/hugetlb 2>/dev/null; rmdir /sys/fs/cgroup/hugetlb 2>/dev/null
-    # The kernel releases an unmounted v1 hierarchy lazily: wait until cgroup2 has hugetlb back.
-    for _ in $(seq 100); do
-      grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers && break
-      sleep 0.1
-    done
-    grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers ||
-      echo "warning: hugetlb has not returned to cgroup2 yet"
-  fi
+  hugetlb_back
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -51,15 +36,7 @@ c["linux"]["resources"]["pids"] = {"limit": 100}
 json.dump(c, open(sys.argv[2], "w"))
 PY
 
-if grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null &&
-  ! mountpoint -q /sys/fs/cgroup/hugetlb; then
-  # A controller enabled for children on cgroup2 cannot move to v1: disable it first (it
-  # fails, and so does the comparison, while some cgroup2 group still uses hugetlb).
-  echo "-hugetlb" >/sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true
-  mkdir -p /sys/fs/cgroup/hugetlb
-  HUGETLB_MOUNTED=1
-  mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
-fi
+hugetlb_to_v1
 
 run_one() {  # runtime id -> prints milliseconds
   local rt=$1 id=$2 t0 t1

@@ -2,13 +2,18 @@
 #include <cstring>
 
 #include "base/huge_heap.h"
+#include "base/trace.h"
 #include "cli/berth/app.h"
 
 int main(int argc, char** argv) {
+  berth::trace::mark("main");
   // Short-lived commands: their heap on huge pages (base/huge_heap.h). The DNS responder
   // lives as long as its network and stays on small pages.
   bool daemon = false;
   for (int i = 1; i < argc; ++i) daemon = daemon || std::strcmp(argv[i], "dns-serve") == 0;
   if (!daemon) berth::heap::use_huge_pages(size_t{4} << 20);
-  return berth::cli::run_berth_cli(argc, argv);
+  berth::trace::mark("heap");
+  int rc = berth::cli::run_berth_cli(argc, argv);
+  berth::trace::mark("main: returning");
+  return rc;
 }

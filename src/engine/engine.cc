@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/path.h"
 #include "base/strings.h"
+#include "base/trace.h"
 #include "engine/spec_builder.h"
 #include "image/fs_util.h"
 #include "image/image_config.h"
@@ -153,6 +154,7 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
   image::Store* st = BERTH_TRY(images());
   image::ImageRecord img = BERTH_TRY(st->resolve(opts.image));
   image::ImageConfig icfg = BERTH_TRY(st->config(img));
+  trace::mark("create: image resolved");
   image::RunDefaults defaults = image::run_defaults(icfg, opts.cmd, opts.entrypoint);
   if (opts.stop_signal.empty()) opts.stop_signal = defaults.stop_signal;
   opts.exposed_ports = defaults.exposed_ports;
@@ -184,6 +186,7 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
     }
   r.options_json = to_json(opts).dump();
   BERTH_CHECK(records_.insert(r));
+  trace::mark("create: record inserted");
   std::string dir = paths_.container(r.id);
   bool ok = false;
   Defer undo([&] {
@@ -198,6 +201,7 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
     BERTH_CHECK(file::mkdir_all(dir, 0700));
   image::Snapshot snap =
       BERTH_TRY(st->prepare_snapshot(img, r.id, image::SnapshotMode::kAuto, opts.rm));
+  trace::mark("create: snapshot");
 
   SpecInputs in;
   in.id = r.id;
@@ -268,10 +272,12 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
     return rl.rlim_max;
   };
   BuiltSpec built = BERTH_TRY(build_spec(in));
+  trace::mark("create: spec built");
   if (warnings) *warnings = built.warnings;
   std::string text = built.config.dump();
   BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), text, 0600, false));
   bundle_spec_ = BundleSpec{r.id, std::move(text), BERTH_TRY(oci::spec_from_json(built.config))};
+  trace::mark("create: spec saved");
   // hosts, resolv.conf and hostname (bound into the container by the spec) are written by
   // setup_network at every start, before the runtime sees the spec.
   c.options = std::move(opts);
@@ -473,9 +479,11 @@ Result<void> Engine::start(std::string_view ref) {
   return fail(Error(kind, text));
 }
 
-Result<int> Engine::run_attached(const Container& c) {
+Result<int> Engine::run_attached(const Container& c, bool fresh) {
   BERTH_CHECK(setup_network(c));
+  trace::mark("run: network and etc files");
   MonitorConfig mc = BERTH_TRY(monitor_config(c, false));
+  trace::mark("run: monitor config");
   ContainerRecord rec = c.record;
   rec.state = "running";
   rec.started_at = now_s();
@@ -485,9 +493,13 @@ Result<int> Engine::run_attached(const Container& c) {
   const BundleSpec* bs = BERTH_TRY(bundle_spec(c.record.id));
   io.config_text = &bs->text;
   io.spec = &bs->spec;
+  io.fresh = fresh;
   auto code = run_monitor(mc, io);
+  trace::mark("run: monitor done");
   if (c.options.rm) {
-    (void)remove(c.record.id, true, true);
+    // The monitor removed the container from the runtime when it ended.
+    (void)discard(c, /*runtime_gone=*/true, /*volumes=*/true);
+    trace::mark("run: removed");
   } else {
     rec.state = "exited";
     rec.exit_code = code ? *code : exit_code_for(code.error());
@@ -641,12 +653,21 @@ Result<void> Engine::remove(std::string_view ref, bool force, bool remove_volume
       usleep(10 * 1000);
     }
   }
-  // Whatever is left in the runtime (a dead monitor's container) goes now.
-  auto h = handler(paths_, id);
-  BERTH_CHECK_CTX(h->remove(id, true), "remove container {}", c.record.name);
+  return discard(c, false, remove_volumes);
+}
+
+Result<void> Engine::discard(const Container& c, bool runtime_gone, bool remove_volumes) {
+  const std::string& id = c.record.id;
+  // Whatever is left in the runtime (a dead monitor's container) goes now. A caller that
+  // removed it already is believed when the runtime's state dir is indeed gone.
+  if (!runtime_gone || file::exists(path::join(paths_.runtime(), id)))
+    BERTH_CHECK_CTX(handler(paths_, id)->remove(id, true), "remove container {}", c.record.name);
   teardown_network(id);
+  trace::mark("rm: runtime removed, network");
   if (auto st = images(); st) BERTH_CHECK((*st)->remove_snapshot(id));
+  trace::mark("rm: snapshot removed");
   BERTH_CHECK(file::remove_all(paths_.monitor(id)));
+  trace::mark("rm: monitor dir");
   // The bundle (config.json, logs) is emptied and kept as a spare for the next container.
   auto empty = [](int fd) -> Result<void> {
     BERTH_CHECK(image::remove_children(fd));
@@ -656,6 +677,7 @@ Result<void> Engine::remove(std::string_view ref, bool force, bool remove_volume
   UniqueFd cs(::open(paths_.containers().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!cs || !image::park_spare_dir(cs.get(), id, 8, empty))
     BERTH_CHECK(file::remove_all(paths_.container(id)));
+  trace::mark("rm: bundle, record");
   BERTH_CHECK(records_.remove(id));
   if (remove_volumes) {
     for (const auto& m : c.options.mounts)

@@ -71,11 +71,16 @@ class Engine {
   // start: network, then a monitor process; returns once the container runs (or failed).
   Result<void> start(std::string_view ref);
   // run in the foreground: this process is the monitor (stdio relayed). The exit code.
-  Result<int> run_attached(const Container& c);
+  // fresh: `c` was made by create() in this process (nothing of an earlier life to clean).
+  Result<int> run_attached(const Container& c, bool fresh = false);
   // stop: the stop signal, then SIGKILL after timeout seconds; no restart afterwards.
   Result<void> stop(std::string_view ref, std::optional<int> timeout);
   Result<void> kill(std::string_view ref, int signal);
   Result<void> remove(std::string_view ref, bool force, bool volumes);
+  // remove() of a container that is not running: runtime state (runtime_gone: the caller
+  // removed it, unless its state dir is still there), network, snapshot, dirs, record, and
+  // its anonymous volumes.
+  Result<void> discard(const Container& c, bool runtime_gone, bool volumes);
   Result<void> pause(std::string_view ref, bool pause);
   Result<int> wait(std::string_view ref);
   Result<int> exec(std::string_view ref, const ExecRequest& req);

@@ -16,6 +16,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/path.h"
+#include "base/trace.h"
 #include "engine/logs.h"
 #include "oci/json_read.h"
 #include "runtime/console.h"
@@ -267,7 +268,9 @@ Result<int> Session::run_once() {
     co.console_fd = console_theirs.get();
   }
   // Whatever a crashed monitor left of this container goes first.
-  (void)vm::handler_for(store_, cfg_.id)->remove(cfg_.id, true);
+  if (!io_.fresh || st_.restart_count > 0)
+    (void)vm::handler_for(store_, cfg_.id)->remove(cfg_.id, true);
+  trace::mark("monitor: stale removed");
   auto created = with_stdio(in_r ? in_r.get() : devnull.get(), out_w.get(), err_w.get(),
                             [&] { return handler_->create(cfg_.id, spec_, co); });
   out_w.reset();
@@ -275,6 +278,7 @@ Result<int> Session::run_once() {
   in_r.reset();
   console_theirs.reset();
   if (!created) return fail(std::move(created.error()));
+  trace::mark("monitor: created");
   UniqueFd master;
   if (cfg_.tty) master = BERTH_TRY(runtime::recv_fd(console_mine.get()));
   oci::State rs = BERTH_TRY(runtime::start_unless_started(*handler_, cfg_.id));
@@ -292,6 +296,7 @@ Result<int> Session::run_once() {
   started_ms_ = mono_ms();
   if (cfg_.health) next_check_ms_ = started_ms_ + cfg_.health->interval_ms;
   if (io_.started) io_.started({});
+  trace::mark("monitor: started, status saved");
 
   bool relay_in = io_.relay && (cfg_.interactive || cfg_.tty);
   termios saved_tio{};
@@ -360,6 +365,7 @@ Result<int> Session::run_once() {
       } while (w < 0 && errno == EINTR);
       exit_code = w == st_.pid ? (WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) : 255;
       exited = true;
+      trace::mark("monitor: exit reaped");
       // Processes the container left behind may hold the pipes: read what is there, briefly.
       drain_deadline = mono_ms() + 200;
     }
@@ -382,7 +388,9 @@ Result<int> Session::run_once() {
     ::waitpid(check_pid_, nullptr, 0);
     check_pid_ = -1;
   }
+  trace::mark("monitor: loop done");
   (void)handler_->remove(cfg_.id, true);
+  trace::mark("monitor: runtime removed");
   return exit_code;
 }
 
@@ -401,15 +409,15 @@ bool should_restart(const MonitorConfig& cfg, const MonitorStatus& st, int exit_
 }  // namespace
 
 Result<int> run_monitor(const MonitorConfig& cfg, const MonitorIo& io) {
-  std::string config_text;
-  oci::Spec spec;
-  if (io.config_text && io.spec) {
-    config_text = *io.config_text;
-    spec = *io.spec;
-  } else {
-    config_text = BERTH_TRY(file::read(path::join(cfg.bundle, "config.json")));
-    spec = BERTH_TRY(oci::parse_spec(config_text));
+  // The caller's spec if it has one (not copied), else the bundle's.
+  std::string own_text;
+  oci::Spec own_spec;
+  if (!io.config_text || !io.spec) {
+    own_text = BERTH_TRY(file::read(path::join(cfg.bundle, "config.json")));
+    own_spec = BERTH_TRY(oci::parse_spec(own_text));
   }
+  const std::string& config_text = io.config_text && io.spec ? *io.config_text : own_text;
+  const oci::Spec& spec = io.config_text && io.spec ? *io.spec : own_spec;
   BERTH_CHECK(oci::validate(spec));
   LogWriter log = BERTH_TRY(LogWriter::open(cfg.log_path, cfg.log_max_size, cfg.log_max_file));
   MonitorStatus st;

@@ -70,6 +70,9 @@ struct MonitorIo {
   // then it is not read and parsed again.
   const std::string* config_text = nullptr;
   const oci::Spec* spec = nullptr;
+  // The caller made the container in this process (`run`): no runtime state of an earlier
+  // life can exist, so the first create does not first remove one (a crashed monitor's).
+  bool fresh = false;
 };
 
 // Runs the container until it ends for good (no more restarts); returns its last exit code.

@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "base/trace.h"
+
 namespace berth::image {
 namespace {
 
@@ -46,6 +48,7 @@ Result<Db> Db::open(const std::string& path) {
     return fail(std::move(e));
   }
   Db out(db);
+  trace::mark("db: sqlite3_open_v2");
   sqlite3_busy_timeout(db, 30000);
   // berth is many short processes: by default the last one to close a WAL database
   // checkpoints it and deletes the WAL, and the next one recreates it, each with fsyncs of

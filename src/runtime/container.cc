@@ -18,6 +18,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/path.h"
+#include "base/trace.h"
 #include "cgroup/manager.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
@@ -160,6 +161,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (!::realpath(rootfs.c_str(), real)) return fail(sys_error(errno, "root.path: {}", rootfs));
   rootfs = real;
   std::vector<PlannedMount> plan = BERTH_TRY(plan_mounts(spec));
+  trace::mark("rt: planned");
   UniqueFd console;
   if (spec.process->terminal) {
     if (opts.console_fd >= 0) {
@@ -210,6 +212,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (opts.config_json.empty())
     return fail(make_error(ErrorKind::kInternal, "create: the config text is missing"));
   BERTH_CHECK(file::write_atomic(path::join(dir, "config.json"), opts.config_json, 0600, false));
+  trace::mark("rt: state dir, config");
 
   cgroup::Layout layout = BERTH_TRY(cgroup::detect_layout());
   st.cgroup_path =
@@ -218,6 +221,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   // create that was killed half way.
   BERTH_CHECK(store_.save(st));
   cg = BERTH_TRY(cgroup::make_manager(layout, st.cgroup_path));
+  trace::mark("rt: layout, state saved");
   BERTH_CHECK(cg->create());
   if (spec.linux.resources) {
     oci::Resources res = *spec.linux.resources;
@@ -225,6 +229,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
     BERTH_CHECK(cg->apply(res));
   }
 
+  trace::mark("rt: cgroups made");
   InitArgs args;
   args.mode = InitArgs::Mode::kCreate;
   args.spec = &spec;
@@ -242,6 +247,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   SeccompBpf bpf;
   BERTH_CHECK(prepare_seccomp(store_, spec, args, bpf));
 
+  trace::mark("rt: seccomp prepared");
   SpawnHooks hooks;
   auto runtime_state = [&](pid_t pid) {
     oci::State s2 = st;
@@ -256,6 +262,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
     return send_to_seccomp_listener(*spec.linux.seccomp, runtime_state(pid), pid, fd);
   };
   init = BERTH_TRY(spawn(std::move(args), cg.get(), hooks));
+  trace::mark("rt: spawned");
 
   auto ps = read_proc_stat(init);
   if (!ps) return fail(make_error(ErrorKind::kInternal, "the container init exited during setup"));
@@ -267,6 +274,7 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   if (!opts.pid_file.empty())
     BERTH_CHECK_CTX(file::write_atomic(opts.pid_file, std::to_string(init), 0644, false),
                     "--pid-file {}", opts.pid_file);
+  trace::mark("rt: state saved");
   undo.dismiss();
   spec_cache_.emplace(std::string(id), spec);
   started_.reset();

@@ -11,6 +11,7 @@
 #include <array>
 #include <functional>
 
+#include "base/trace.h"
 #include "oci/state.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
@@ -58,12 +59,14 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   bool load_now = sc && (!p.no_new_privileges || notify);
   if (p.capabilities) INIT_CHECK(a, drop_bounding_set(*p.capabilities));
   INIT_CHECK(a, apply_process_attrs(a, p));
+  trace::mark("init: bounding set, attrs");
 
   // The fds and the helper's memfd are made ready before any filter goes in: a profile may
   // forbid fcntl or memfd_create, which are berth's needs, not the program's. After the load
   // only identity, cwd and the exec itself remain (as in runc).
   auto helper = make_exec_helper();
   if (!helper) die(a, helper.error());
+  trace::mark("init: helper memfd");
   // Only stdio and the preserved fds pass; everything else is closed by the exec.
   unsigned first_free = 3 + static_cast<unsigned>(a.preserve_fds);
   if (sys::close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
@@ -88,6 +91,7 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
     if (*listener)
       INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kSeccompFd, 0, {}, listener->get()));
   }
+  trace::mark("init: fds, seccomp loaded");
   INIT_CHECK(a, switch_user(p.user));
   if (p.capabilities) INIT_CHECK(a, set_capabilities(*p.capabilities));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -98,6 +102,7 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
     die(a, make_error(ErrorKind::kInternal, "process.cwd: {} is not inside the container", p.cwd));
 
+  trace::mark("init: user, caps, cwd");
   std::vector<std::string> env = final_env(p);
   auto exe = find_executable(p.args[0], env);
   if (!exe) die(a, exe.error());
@@ -106,6 +111,7 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   // parent gone before the send shows up as a failed send).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (!ready_sent) INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kReady));
+  trace::mark("init: exe found, ready sent");
   auto r =
       exec_via_helper(helper->get(), fifo_fd, bpf_fd, a.seccomp_flags, hold_fd, *exe, p.args, env);
   if (ready_sent) {
@@ -140,6 +146,7 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   ctx.no_pivot = a.no_pivot;
   ctx.cgroups = a.cgroups;
   auto rootfd = prepare_rootfs(ctx, *a.plan);
+  trace::mark("init: rootfs prepared");
   if (!rootfd && rootfd.error().sys_errno() == EACCES && ctx.userns)
     rootfd.error().wrap(
         "the user namespace's root cannot reach the rootfs (make its parent "
@@ -156,6 +163,7 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   rootfd->reset();
   if (p.terminal) INIT_CHECK(a, setup_console(a.console_fd, p.console_size));
   INIT_CHECK(a, finish_rootfs(ctx));
+  trace::mark("init: rootfs finished");
 
   // 3. Names.
   if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) != 0)
@@ -283,6 +291,7 @@ UniqueFd open_fifo(const InitArgs& a) {
 }
 
 void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
+  trace::mark("init: cloned");
   const oci::Linux& l = a.spec->linux;
   // "0" is the writer itself, whatever its pid is in its new pid namespace.
   if (join)
@@ -291,6 +300,7 @@ void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
       return {};
     }());
   begin_child(a, join != nullptr);
+  trace::mark("init: joined cgroup, began");
   INIT_CHECK(a, join_namespaces(l));  // the network, IPC and UTS namespaces given by path
   UniqueFd fifo = open_fifo(a);
   // Now that we are in the cgroup, it becomes the namespace's root.

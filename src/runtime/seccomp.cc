@@ -86,6 +86,12 @@ Result<void> build(const oci::Seccomp& s, Ctx& c) {
   if (!c.ctx) return fail(make_error(ErrorKind::kInternal, "seccomp_init failed"));
   // no_new_privs is process.noNewPrivileges' business, not the filter's.
   seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_NNP, 0);
+  // A binary tree of syscall numbers instead of one long chain: when the filter is loaded,
+  // the kernel runs it for every syscall number and architecture to find the ones it may
+  // allow without running it (the seccomp action cache), and on a chain each of those runs
+  // walks most of the program. With Docker's default profile the load took ~0.8 ms, the
+  // tree ~0.5 ms (a larger program, but each run is short); syscalls cost the same after.
+  seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   unsigned flags = BERTH_TRY(flag_bits(s.flags));
   if (flags & SECCOMP_FILTER_FLAG_LOG) seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_LOG, 1);
   if (flags & SECCOMP_FILTER_FLAG_SPEC_ALLOW) seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_SSB, 1);
@@ -199,7 +205,7 @@ Result<SeccompBpf> bpf_from_bytes(std::string_view prog, unsigned flags) {
 }  // namespace
 
 std::string seccomp_cache_key(const oci::Seccomp& s) {
-  std::string k = "berth-seccomp-v2";
+  std::string k = "berth-seccomp-v3";  // v3: binary-tree programs
   auto put = [&](std::string_view v) {
     fmt::format_to(std::back_inserter(k), "|{}:{}", v.size(), v);
   };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/defer.h"
+#include "base/trace.h"
 #include "runtime/namespaces.h"
 #include "runtime/seccomp.h"
 #include "runtime/sync.h"
@@ -105,6 +106,7 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
         return fail(make_error(ErrorKind::kInternal, "sync: unexpected message {}",
                                static_cast<uint32_t>(m->type)));
     }
+    trace::mark("rt: init exec seen");
     BERTH_CHECK(expect_exec(parent_end.get()));
     undo.dismiss();
     return init;

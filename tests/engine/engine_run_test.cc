@@ -39,6 +39,19 @@ TEST_F(EngineRun, EchoExitCodesAndDockerErrorCodes) {
   EXPECT_EQ(ok({"ps", "-a", "-q"}), "");
 }
 
+// BERTH_TRACE=<ns since the epoch> makes berth print where a command's time went (base/trace.h):
+// one line per mark, from main through the runtime and the container's init to the end.
+TEST_F(EngineRun, TracePrintsThePhasesOfARun) {
+  CmdResult r =
+      sh("BERTH_TRACE=$(date +%s%N) " + berth_cmdline() + " run --rm --network none busybox true");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* mark : {"ms  +", " main\n", "create: snapshot", "init: rootfs prepared",
+                           "monitor: exit reaped", "rm: snapshot removed", "main: returning"})
+    EXPECT_NE(r.err.find(mark), std::string::npos) << mark << " not in\n" << r.err;
+  // Off by default: nothing on stderr.
+  EXPECT_EQ(berth(rm_none({"busybox", "true"})).err, "");
+}
+
 // Each area builds only its own verbs when the command line names one of them (app.h): a
 // verb listed under the wrong area would then be unknown. Every verb of the full help must
 // answer its own --help.

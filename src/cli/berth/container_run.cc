@@ -4,6 +4,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "base/trace.h"
 #include "cli/berth/engine_cli.h"
 
 namespace berth::cli {
@@ -216,9 +217,12 @@ void add(CLI::App& app, BerthGlobals& g) {
     add_run_flags(sub, *f, true);
     on_berth_run(sub, [&g, f, sub]() -> Result<int> {
       engine::RunOptions o = BERTH_TRY(finish(*f, sub, g));
+      trace::mark("run: flags parsed");
       auto e = BERTH_TRY(open_engine(g));
+      trace::mark("run: engine open");
       std::vector<std::string> warnings;
       engine::Container c = BERTH_TRY(e->create(o, &warnings));
+      trace::mark("run: created");
       print_warnings(warnings);
       if (o.detach) {
         if (auto r = e->start(c.record.id); !r) {
@@ -230,7 +234,7 @@ void add(CLI::App& app, BerthGlobals& g) {
         fmt::print("{}\n", c.record.id);
         return 0;
       }
-      auto code = e->run_attached(c);
+      auto code = e->run_attached(c, /*fresh=*/true);
       if (!code) {
         fprintf(stderr, "berth: %s\n", code.error().text().c_str());
         return engine::exit_code_for(code.error());
