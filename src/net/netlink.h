@@ -1,4 +1,4 @@
-// rtnetlink through libmnl: links (bridge, veth), addresses, routes, link state. A Netlink
+// rtnetlink through libnl-3: links (bridge, veth), addresses, routes, link state. A Netlink
 // object is a socket bound to one network namespace; open_in() makes one inside a container's
 // namespace without moving the calling thread (a short-lived helper thread joins the namespace
 // and creates the socket, which stays bound to that namespace).
@@ -6,17 +6,50 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "net/ip.h"
 
-struct mnl_socket;
+struct nl_sock;
+struct nl_msg;
+struct nlmsghdr;
 
 namespace berth::net {
+
+// libnl-3 does the message and attribute encoding; these are the few steps around it that
+// berth and libnl's own request helpers do differently (see netlink.cc).
+namespace nl {
+
+struct SockFree {
+  void operator()(nl_sock* s) const;
+};
+struct MsgFree {
+  void operator()(nl_msg* m) const;
+};
+using Sock = std::unique_ptr<nl_sock, SockFree>;
+using Msg = std::unique_ptr<nl_msg, MsgFree>;
+
+// A netlink socket of `protocol` (NETLINK_ROUTE, NETLINK_NETFILTER), close-on-exec, in the
+// caller's network namespace.
+Result<Sock> connect(int protocol);
+// A message of `type` with `flags` and the family header `header` (ifinfomsg, nfgenmsg, ...).
+Result<Msg> message(uint16_t type, uint16_t flags, const void* header, size_t header_len);
+// Sends m (with the next sequence number, NLM_F_REQUEST and NLM_F_ACK) and reads the answers:
+// each message goes to on_msg, up to the acknowledgement or, for a dump, NLMSG_DONE. Fails
+// with the kernel's errno (kAlreadyExists for EEXIST, kNotFound for ENODEV and ENOENT). A dump
+// the kernel marked interrupted (NLM_F_DUMP_INTR: what it listed changed meanwhile) is read to
+// its end and then fails with errno EINTR.
+Result<void> exchange(nl_sock* s, nl_msg* m, const std::function<void(const nlmsghdr*)>& on_msg,
+                      std::string_view what);
+
+}  // namespace nl
 
 struct LinkInfo {
   int index = 0;
@@ -36,11 +69,8 @@ class Netlink {
   // A socket in the network namespace netns_fd refers to.
   static Result<Netlink> open_in(int netns_fd);
 
-  Netlink(Netlink&& o) noexcept;
-  Netlink& operator=(Netlink&& o) noexcept;
-  Netlink(const Netlink&) = delete;
-  Netlink& operator=(const Netlink&) = delete;
-  ~Netlink();
+  Netlink(Netlink&& o) noexcept = default;
+  Netlink& operator=(Netlink&& o) noexcept = default;
 
   Result<std::vector<LinkInfo>> links();
   // kNotFound when absent.
@@ -78,12 +108,10 @@ class Netlink {
   Result<std::vector<Subnet>> routes();
 
  private:
-  explicit Netlink(mnl_socket* s);
-  Result<void> request(void* nlh, const std::string& what);
+  explicit Netlink(nl::Sock s) : sock_(std::move(s)) {}
+  Result<void> request(nl_msg* m, const std::string& what);
 
-  mnl_socket* sock_ = nullptr;
-  uint32_t portid_ = 0;
-  uint32_t seq_ = 0;
+  nl::Sock sock_;
 };
 
 // The MAC berth gives a container's interface: locally administered, derived from its IPv4

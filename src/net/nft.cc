@@ -2,13 +2,14 @@
 
 // Only the types and constants: the functions come from dynlib (see base/dynlib.h).
 #include <nftables/libnftables.h>
-// The ruleset generation is asked with a bare netlink request (libmnl), not libnftables.
+// The ruleset generation is asked with a bare netlink request (libnl-3), not libnftables.
 #include <arpa/inet.h>
 #include <endian.h>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -20,6 +21,7 @@
 #include <optional>
 
 #include "base/dynlib.h"
+#include "net/netlink.h"
 
 namespace berth::net::nft {
 
@@ -117,38 +119,6 @@ Result<std::string> list_json(const std::string& command) {
 
 namespace {
 
-// One nf_tables request over a bare netlink socket (libmnl); `on_msg` sees every answer
-// message (a dump's many, up to NLMSG_DONE). `table`: NFTA_*_TABLE attribute (type `attr`).
-Result<void> nft_request(uint16_t msg, uint16_t flags, uint8_t family, uint16_t attr,
-                         const std::string& table, mnl_cb_t on_msg, void* data,
-                         std::string_view what) {
-  std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open(NETLINK_NETFILTER),
-                                                       mnl_socket_close);
-  if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) != 0)
-    return fail(sys_error(errno, "nftables: open a netfilter netlink socket"));
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-  nlh->nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg);
-  nlh->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
-  uint32_t seq = static_cast<uint32_t>(time(nullptr));
-  nlh->nlmsg_seq = seq;
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = family;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
-  if (!table.empty()) mnl_attr_put_strz(nlh, attr, table.c_str());
-  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0)
-    return fail(sys_error(errno, "nftables: ask {}", what));
-  uint32_t port = mnl_socket_get_portid(nl.get());
-  while (true) {
-    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
-    if (n < 0) return fail(sys_error(errno, "nftables: read {}", what));
-    int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, port, on_msg, data);
-    if (r < 0) return fail(sys_error(errno, "nftables: read {}", what));
-    if (r == MNL_CB_STOP || !(flags & NLM_F_DUMP)) return {};
-  }
-}
-
 // The u64, u32 and string attributes of one answer message, by type.
 struct Attrs {
   std::map<uint16_t, uint64_t> u64;
@@ -158,20 +128,37 @@ struct Attrs {
 
 Attrs attrs_of(const nlmsghdr* h) {
   Attrs out;
-  mnl_attr_parse(
-      h, sizeof(nfgenmsg),
-      [](const nlattr* a, void* d) -> int {
-        auto* o = static_cast<Attrs*>(d);
-        auto type = mnl_attr_get_type(a);
-        if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
-          o->u64[type] = be64toh(mnl_attr_get_u64(a));
-        else if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-          o->u32[type] = ntohl(mnl_attr_get_u32(a));
-        if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) o->str[type] = mnl_attr_get_str(a);
-        return MNL_CB_OK;
-      },
-      &out);
+  nlattr* a;
+  int rem;
+  nlmsg_for_each_attr(a, const_cast<nlmsghdr*>(h), sizeof(nfgenmsg), rem) {
+    auto type = static_cast<uint16_t>(nla_type(a));
+    int len = nla_len(a);
+    if (len == 8)
+      out.u64[type] = be64toh(nla_get_u64(a));
+    else if (len == 4)
+      out.u32[type] = ntohl(nla_get_u32(a));
+    if (len > 0 && static_cast<const char*>(nla_data(a))[len - 1] == '\0')
+      out.str[type] = static_cast<const char*>(nla_data(a));
+  }
   return out;
+}
+
+// One nf_tables request over a bare netlink socket; on_msg sees every answer's attributes
+// (a dump's many). `table`: NFTA_*_TABLE attribute (type `attr`).
+Result<void> nft_request(uint16_t msg, uint16_t flags, uint8_t family, uint16_t attr,
+                         const std::string& table, const std::function<void(const Attrs&)>& on_msg,
+                         std::string_view what) {
+  nl::Sock s = BERTH_TRY(nl::connect(NETLINK_NETFILTER));
+  nfgenmsg nfg{};
+  nfg.nfgen_family = family;
+  nfg.version = NFNETLINK_V0;
+  nfg.res_id = 0;
+  nl::Msg m = BERTH_TRY(nl::message(static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg), flags,
+                                    &nfg, sizeof nfg));
+  if (!table.empty()) nla_put_string(m.get(), attr, table.c_str());
+  return nl::exchange(
+      s.get(), m.get(), [&](const nlmsghdr* h) { on_msg(attrs_of(h)); },
+      fmt::format("nftables: {}", what));
 }
 
 }  // namespace
@@ -180,13 +167,10 @@ Result<uint32_t> generation() {
   std::optional<uint32_t> gen;
   BERTH_CHECK(nft_request(
       NFT_MSG_GETGEN, 0, AF_UNSPEC, 0, "",
-      [](const nlmsghdr* h, void* d) -> int {
-        Attrs a = attrs_of(h);
-        if (a.u32.contains(NFTA_GEN_ID))
-          *static_cast<std::optional<uint32_t>*>(d) = a.u32[NFTA_GEN_ID];
-        return MNL_CB_OK;
+      [&](const Attrs& a) {
+        if (auto it = a.u32.find(NFTA_GEN_ID); it != a.u32.end()) gen = it->second;
       },
-      &gen, "the ruleset generation"));
+      "the ruleset generation"));
   if (!gen) return fail(make_error(ErrorKind::kInternal, "nftables: no generation in the answer"));
   return *gen;
 }
@@ -195,13 +179,10 @@ Result<std::string> table_fingerprint(const std::string& name) {
   std::optional<uint64_t> handle;
   auto got_table = nft_request(
       NFT_MSG_GETTABLE, 0, NFPROTO_IPV4, NFTA_TABLE_NAME, name,
-      [](const nlmsghdr* h, void* d) -> int {
-        Attrs a = attrs_of(h);
-        if (a.u64.contains(NFTA_TABLE_HANDLE))
-          *static_cast<std::optional<uint64_t>*>(d) = a.u64[NFTA_TABLE_HANDLE];
-        return MNL_CB_OK;
+      [&](const Attrs& a) {
+        if (auto it = a.u64.find(NFTA_TABLE_HANDLE); it != a.u64.end()) handle = it->second;
       },
-      &handle, "table " + name);
+      "table " + name);
   if (!got_table) {
     if (got_table.error().sys_errno() == ENOENT) return std::string();
     return fail(std::move(got_table.error()));
@@ -210,14 +191,13 @@ Result<std::string> table_fingerprint(const std::string& name) {
   std::vector<std::string> rules;
   BERTH_CHECK(nft_request(
       NFT_MSG_GETRULE, NLM_F_DUMP, NFPROTO_IPV4, NFTA_RULE_TABLE, name,
-      [](const nlmsghdr* h, void* d) -> int {
-        Attrs a = attrs_of(h);
-        if (a.u64.contains(NFTA_RULE_HANDLE))
-          static_cast<std::vector<std::string>*>(d)->push_back(
-              fmt::format("{}:{}", a.str[NFTA_RULE_CHAIN], a.u64[NFTA_RULE_HANDLE]));
-        return MNL_CB_OK;
+      [&](const Attrs& a) {
+        auto h = a.u64.find(NFTA_RULE_HANDLE);
+        auto c = a.str.find(NFTA_RULE_CHAIN);
+        if (h != a.u64.end())
+          rules.push_back(fmt::format("{}:{}", c != a.str.end() ? c->second : "", h->second));
       },
-      &rules, "the rules of table " + name));
+      "the rules of table " + name));
   std::sort(rules.begin(), rules.end());
   std::string out = fmt::format("table {}", *handle);
   for (const auto& r : rules) out += " " + r;
