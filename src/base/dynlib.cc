@@ -23,6 +23,8 @@ Result<void*> open(const char* soname) {
   return it->second.first;
 }
 
+bool loadable() { return true; }
+
 Result<void> resolve(const char* soname,
                      std::initializer_list<std::pair<const char*, void**>> slots) {
   void* h = BERTH_TRY(open(soname));

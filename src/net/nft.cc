@@ -95,6 +95,10 @@ std::string first_lines(const char* s, int max_lines) {
 }  // namespace
 
 Result<void> run(const std::string& script) {
+  if (!dynlib::loadable()) {  // the static berth: libnftables runs in berth-dynamic
+    BERTH_CHECK(dynlib::run_dynamic({"network", "nft-helper", "run"}, script));
+    return {};
+  }
   std::lock_guard lock(nft_mutex());
   Ctx ctx = BERTH_TRY(make_ctx(0));
   const NftApi& nft = **nft_api();  // loaded by make_ctx
@@ -106,6 +110,8 @@ Result<void> run(const std::string& script) {
 }
 
 Result<std::string> list_json(const std::string& command) {
+  if (!dynlib::loadable())
+    return dynlib::run_dynamic({"network", "nft-helper", "list", command}, "");
   std::lock_guard lock(nft_mutex());
   Ctx ctx = BERTH_TRY(make_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE));
   const NftApi& nft = **nft_api();  // loaded by make_ctx

@@ -1,8 +1,10 @@
 // `berth run` and its flags, checked from inside real containers.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -50,6 +52,43 @@ TEST_F(EngineRun, TracePrintsThePhasesOfARun) {
     EXPECT_NE(r.err.find(mark), std::string::npos) << mark << " not in\n" << r.err;
   // Off by default: nothing on stderr.
   EXPECT_EQ(berth(rm_none({"busybox", "true"})).err, "");
+}
+
+// With BERTH_STATIC the berth binary is static (no program interpreter) and cannot open shared
+// libraries: nftables changes and registry commands run in berth-dynamic, next to it
+// (base/dynlib.h). A wrapper in BERTH_DYNAMIC's place records that they did.
+TEST_F(EngineRun, StaticBerthHandsLibraryWorkToBerthDynamic) {
+  std::string bin = BERTH_CLI_BIN;
+  std::string dyn = bin.substr(0, bin.rfind('/')) + "/berth-dynamic";
+  if (access(dyn.c_str(), X_OK) != 0) GTEST_SKIP() << "berth is not static in this build";
+  std::ifstream elf(bin, std::ios::binary);
+  std::string head(64, '\0');
+  elf.read(head.data(), 64);
+  uint64_t phoff;
+  uint16_t phentsize, phnum;
+  std::memcpy(&phoff, head.data() + 32, 8);
+  std::memcpy(&phentsize, head.data() + 54, 2);
+  std::memcpy(&phnum, head.data() + 56, 2);
+  for (uint16_t i = 0; i < phnum; ++i) {
+    uint32_t type = 0;
+    elf.seekg(static_cast<std::streamoff>(phoff + uint64_t{i} * phentsize));
+    elf.read(reinterpret_cast<char*>(&type), 4);
+    EXPECT_NE(type, 3u) << "berth has a program interpreter (PT_INTERP): it is not static";
+  }
+  TempDir tmp("berth-dyn-wrap");
+  std::string log = tmp.path() + "/log", wrap = tmp.path() + "/wrap.sh";
+  std::ofstream(wrap) << "#!/bin/sh\necho \"$*\" >>" << log << "\nexec " << dyn << " \"$@\"\n";
+  ASSERT_EQ(chmod(wrap.c_str(), 0755), 0);
+  std::string env = "BERTH_DYNAMIC=" + wrap + " ";
+  CmdResult r = sh(env + berth_cmdline() + " run --rm -p 127.0.0.1::80 busybox true");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  CmdResult p = sh(env + berth_cmdline() + " pull 127.0.0.1:1/nothing/here:1");
+  EXPECT_NE(p.exit_code, 0);
+  EXPECT_NE(p.err.find("127.0.0.1:1"), std::string::npos) << p.err;
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("network nft-helper run"), std::string::npos) << text;
+  EXPECT_NE(text.find("pull 127.0.0.1:1/nothing/here:1"), std::string::npos) << text;
 }
 
 // Each area builds only its own verbs when the command line names one of them (app.h): a

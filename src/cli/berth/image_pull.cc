@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "base/dynlib.h"
 #include "cli/berth/app.h"
 #include "registry/client.h"
 #include "registry/context.h"
@@ -31,6 +32,8 @@ struct LoginFlags {
 };
 
 Result<int> do_pull(const BerthGlobals& g, const PullFlags& f) {
+  // libcurl: the static berth hands the whole command to berth-dynamic (base/dynlib.h).
+  if (!dynlib::loadable()) return fail(dynlib::exec_dynamic(g.argv));
   auto ctx = BERTH_TRY(registry::open_context(g.root, g.config));
   registry::PullOptions o;
   if (!f.platform.empty()) o.platform = BERTH_TRY(image::parse_platform(f.platform));
@@ -48,6 +51,8 @@ Result<int> do_pull(const BerthGlobals& g, const PullFlags& f) {
 }
 
 Result<int> do_push(const BerthGlobals& g, const PushFlags& f) {
+  // libcurl: the static berth hands the whole command to berth-dynamic (base/dynlib.h).
+  if (!dynlib::loadable()) return fail(dynlib::exec_dynamic(g.argv));
   auto ctx = BERTH_TRY(registry::open_context(g.root, g.config));
   registry::PushOptions o;
   o.progress = !f.quiet && isatty(2);
@@ -61,6 +66,7 @@ Result<int> do_push(const BerthGlobals& g, const PushFlags& f) {
 }
 
 Result<int> do_login(const BerthGlobals& g, LoginFlags f) {
+  if (!dynlib::loadable()) return fail(dynlib::exec_dynamic(g.argv));
   auto ctx = BERTH_TRY(registry::open_context(g.root, g.config));
   if (f.password_stdin) {
     std::getline(std::cin, f.password);

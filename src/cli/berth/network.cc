@@ -1,11 +1,15 @@
 // berth network create|ls|inspect|rm|prune|connect|disconnect (and the hidden dns-serve, the
-// entry point of the embedded DNS responder processes, and gc).
+// entry point of the embedded DNS responder processes, gc, and nft-helper: libnftables for
+// the static berth, which runs it in berth-dynamic; see base/dynlib.h).
 #include "net/network.h"
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/berth/app.h"
 #include "net/dns_server.h"
+#include "net/nft.h"
 
 namespace berth::cli {
 namespace {
@@ -198,6 +202,28 @@ void add_hidden(CLI::App* net, BerthGlobals& g) {
   on_berth_run(gc, [&g]() -> Result<int> {
     net::Manager m(net_config(g));
     for (const auto& r : BERTH_TRY(m.gc()).removed) fmt::print("removed {}\n", r);
+    return 0;
+  });
+  // nft-helper run: the nftables script on stdin, applied as one transaction.
+  // nft-helper list COMMAND: its JSON on stdout.
+  auto* nft = net->add_subcommand("nft-helper", "");
+  nft->group("");
+  nft->require_subcommand(1);
+  auto* nft_run = nft->add_subcommand("run", "");
+  on_berth_run(nft_run, []() -> Result<int> {
+    std::string script;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(0, buf, sizeof buf)) > 0) script.append(buf, static_cast<size_t>(n));
+    if (n < 0) return fail(sys_error(errno, "read the nftables script"));
+    BERTH_CHECK(net::nft::run(script));
+    return 0;
+  });
+  auto* nft_list = nft->add_subcommand("list", "");
+  auto what = std::make_shared<std::string>();
+  nft_list->add_option("command", *what)->required();
+  on_berth_run(nft_list, [what]() -> Result<int> {
+    fmt::print("{}", BERTH_TRY(net::nft::list_json(*what)));
     return 0;
   });
 }
