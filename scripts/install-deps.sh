@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git clang-format
+  lld  # links the static berth with its hot functions together (cmake/berth.order)
   libseccomp-dev libcap-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests: a static busybox for test root file systems; peers to compare with

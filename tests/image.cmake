@@ -13,7 +13,10 @@ gtest_discover_tests(berth_image_unit_tests PROPERTIES LABELS unit FIXTURES_REQU
 file(GLOB IMAGE_TESTS CONFIGURE_DEPENDS image/*_test.cc)
 add_executable(berth_image_tests ${IMAGE_TESTS} image/support/image_support.cc
   image/support/registry_fixture.cc)
-target_link_libraries(berth_image_tests PRIVATE berth_image berth_test_support GTest::gtest_main)
+# OpenSSL makes the test registry's TLS certificate (berth itself does not use it).
+pkg_check_modules(BERTH_TEST_CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
+target_link_libraries(berth_image_tests PRIVATE berth_image berth_test_support GTest::gtest_main
+  PkgConfig::BERTH_TEST_CRYPTO)
 target_include_directories(berth_image_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(berth_image_tests PRIVATE
   BERTH_CLI_BIN="$<TARGET_FILE:berth-cli>"

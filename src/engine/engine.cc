@@ -146,7 +146,7 @@ Result<void> Engine::ensure_rootfs(const Container& c) {
   if (is_mountpoint(spec->root.path)) return {};
   // After a reboot the overlay mount is gone: mount the snapshot again.
   image::ImageRecord img = BERTH_TRY(st->resolve(c.record.image_id));
-  BERTH_CHECK(st->prepare_snapshot(img, c.record.id));
+  BERTH_CHECK(st->remount_snapshot(img, c.record.id, {.container_files = true}));
   return {};
 }
 
@@ -200,7 +200,7 @@ Result<Container> Engine::create(RunOptions opts, std::vector<std::string>* warn
       !cs || !image::take_spare_dir(cs.get(), r.id))
     BERTH_CHECK(file::mkdir_all(dir, 0700));
   image::Snapshot snap =
-      BERTH_TRY(st->prepare_snapshot(img, r.id, image::SnapshotMode::kAuto, opts.rm));
+      BERTH_TRY(st->prepare_snapshot(img, r.id, {.throwaway = opts.rm, .container_files = true}));
   trace::mark("create: snapshot");
 
   SpecInputs in;

@@ -23,7 +23,12 @@ Result<bool> Stmt::step() {
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return fail(db_error(db_, sqlite3_sql(s_)));
+  Error e = db_error(db_, sqlite3_sql(s_));
+  // A unique or primary key taken already: the caller's "exists" (see Store::prepare_snapshot).
+  if (rc == SQLITE_CONSTRAINT && (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY ||
+                                  sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE))
+    e = make_error(ErrorKind::kAlreadyExists, "{}", e.text());
+  return fail(std::move(e));
 }
 
 std::string Stmt::text(int col) const {

@@ -13,6 +13,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/trace.h"
 #include "image/fs_util.h"
 #include "image/overlay_plan.h"
 #include "image/store.h"
@@ -57,8 +58,47 @@ Result<void> mount_fsconfig(const OverlayPlan& plan, const std::string& target) 
 // expedited RCU grace period, ~0.1-1 ms of every `berth run` here.)
 std::atomic<bool> g_lowerdir_append{true};
 
+// The bottom layer of every overlay snapshot: /etc/hosts, /etc/hostname and /etc/resolv.conf
+// as empty files, the targets of the files the engine binds into each container. An image
+// that has them wins (it is above); one that has not then needs no copy-up of /etc and no new
+// files in the container's upper layer for the binds, which on this store's file system cost
+// an inode each to make and a synchronous discard for /etc's block at removal (Docker's init
+// layer serves the same end). A real directory among the short links (garbage collection
+// leaves directories there alone), made once per store: in a staging dir, then renamed.
+Result<OverlayLayer> init_layer(const Store& s) {
+  OverlayLayer l{s.root() + "/l/berth-init", "berth-init"};
+  struct stat st {};
+  if (::lstat(l.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return l;
+  static std::atomic<uint64_t> counter{0};
+  // Staging names in tmp/ start with the pid (Store::clean_stale_tmp).
+  std::string tmp = fmt::format("{}/tmp/{}-berth-init-{}", s.root(), getpid(), counter++);
+  auto made = [&]() -> Result<void> {
+    BERTH_CHECK(file::mkdir_all(tmp + "/etc", 0755));
+    for (const char* f : {"hosts", "hostname", "resolv.conf"})
+      BERTH_CHECK(file::write_atomic(tmp + "/etc/" + f, "", 0644, false));
+    return {};
+  }();
+  if (made && ::rename(tmp.c_str(), l.path.c_str()) == 0) return l;
+  int err = made ? errno : 0;
+  (void)file::remove_all(tmp);
+  if (!made) return fail(std::move(made.error()).wrap("make the init layer"));
+  // Another process made it first.
+  if ((err == EEXIST || err == ENOTEMPTY) && ::lstat(l.path.c_str(), &st) == 0 &&
+      S_ISDIR(st.st_mode))
+    return l;
+  return fail(sys_error(err, "rename the init layer to {}", l.path));
+}
+
+// A snapshot's directory with its upper, work and rootfs directories (kept ones are fine).
+Result<void> make_snapshot_dirs(const std::string& dir) {
+  for (const char* sub : {"", "/upper", "/work", "/rootfs"})
+    if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
+      return fail(sys_error(errno, "mkdir {}{}", dir, sub));
+  return {};
+}
+
 Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& dir,
-                           const OverlayWants& wants) {
+                           const OverlayWants& wants, bool container_files) {
   std::vector<OverlayLayer> layers;
   for (const auto& l : img.layers) {
     auto link =
@@ -80,6 +120,7 @@ Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& 
     (void)file::mkdir_all(empty, 0755);
     layers.push_back({empty, "empty"});
   }
+  if (container_files) layers.insert(layers.begin(), BERTH_TRY(init_layer(s)));
   OverlayPlan plan = BERTH_TRY(plan_overlay(layers, dir + "/upper", dir + "/work", caps, wants));
   std::string target = dir + "/rootfs";
   if (plan.form == OverlayPlan::Form::kAppend) {
@@ -133,7 +174,8 @@ Result<void> copy_layers(Store& s, const ImageRecord& img, const std::string& ro
 }  // namespace
 
 Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_view key,
-                                         SnapshotMode mode, bool throwaway) {
+                                         const SnapshotOptions& opts) {
+  SnapshotMode mode = opts.mode;
   if (!valid_key(key))
     return fail(invalid("snapshot key {:?}: letters, digits, '-', '_' and '.' only", key));
   StoreLock held = BERTH_TRY(lock(false));
@@ -142,17 +184,18 @@ Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_vie
   auto ins = db_.run(
       "INSERT INTO snapshots(key, manifest, mode, created) VALUES(?1,?2,?3,?4)",
       {k, img.manifest.str(), std::string(mode_name(mode)), static_cast<int64_t>(time(nullptr))});
-  if (!ins) return fail(make_error(ErrorKind::kAlreadyExists, "snapshot {:?} exists already", k));
+  if (!ins && ins.error().kind() == ErrorKind::kAlreadyExists)
+    return fail(make_error(ErrorKind::kAlreadyExists, "snapshot {:?} exists already", k));
+  if (!ins) return fail(std::move(ins.error()).wrap(fmt::format("record snapshot {}", k)));
   std::string dir = root_ + "/snapshots/" + k;
   Snapshot snap{k, dir + "/rootfs", mode};
   auto made = [&]() -> Result<void> {
     UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
     if (mode == SnapshotMode::kCopy || !take_spare_dir(snaps.get(), k))
-      for (const char* sub : {"", "/upper", "/work", "/rootfs"})
-        if (mkdir((dir + sub).c_str(), 0755) != 0 && errno != EEXIST)
-          return fail(sys_error(errno, "mkdir {}{}", dir, sub));
+      BERTH_CHECK(make_snapshot_dirs(dir));
     if (mode != SnapshotMode::kCopy) {
-      auto m = mount_overlay(*this, img, dir, {.volatile_upper = throwaway});
+      auto m =
+          mount_overlay(*this, img, dir, {.volatile_upper = opts.throwaway}, opts.container_files);
       if (m || mode == SnapshotMode::kOverlay) return m;
       log::info("overlayfs not usable ({}); copying the layers", m.error().text());
     }
@@ -168,6 +211,22 @@ Result<Snapshot> Store::prepare_snapshot(const ImageRecord& img, std::string_vie
   return snap;
 }
 
+Result<void> Store::remount_snapshot(const ImageRecord& img, std::string_view key,
+                                     const SnapshotOptions& opts) {
+  if (!valid_key(key)) return fail(invalid("snapshot key {:?} is not valid", key));
+  std::string k(key);
+  auto mode = BERTH_TRY(db_.scalar("SELECT mode FROM snapshots WHERE key=?1", {k}));
+  if (!mode) {
+    BERTH_CHECK(prepare_snapshot(img, k, opts));
+    return {};
+  }
+  if (*mode == "copy") return {};  // a plain directory: nothing to mount
+  StoreLock held = BERTH_TRY(lock(false));
+  std::string dir = root_ + "/snapshots/" + k;
+  BERTH_CHECK(make_snapshot_dirs(dir));
+  return mount_overlay(*this, img, dir, {.volatile_upper = opts.throwaway}, opts.container_files);
+}
+
 Result<void> Store::remove_snapshot(std::string_view key) {
   if (!valid_key(key)) return fail(invalid("snapshot key {:?} is not valid", key));
   std::string k(key);
@@ -179,9 +238,11 @@ Result<void> Store::remove_snapshot(std::string_view key) {
   int err = unmounted ? 0 : errno;
   if (err == EBUSY) err = umount2(rootfs.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0 ? 0 : errno;
   if (err != 0 && err != EINVAL && err != ENOENT) return fail(sys_error(err, "unmount {}", rootfs));
+  trace::mark("snapshot: unmounted");
   UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
   if (!unmounted || !park_spare_dir(snaps.get(), k, kMaxSpares, scrub))
     BERTH_CHECK(remove_at(snaps.get(), k));
+  trace::mark("snapshot: scrubbed, parked");
   return db_.run("DELETE FROM snapshots WHERE key=?1", {k});
 }
 

@@ -68,6 +68,16 @@ struct CheckReport {
 
 enum class SnapshotMode { kAuto, kOverlay, kCopy };
 
+struct SnapshotOptions {
+  SnapshotMode mode = SnapshotMode::kAuto;
+  // The snapshot dies with its container (`run --rm`), so its overlay skips all syncs
+  // (overlayfs "volatile"); a host crash may leave it unusable, never half-synced.
+  bool throwaway = false;
+  // A container's root: under the image, a bottom layer with empty /etc/hosts, /etc/hostname
+  // and /etc/resolv.conf, the targets of the files the engine binds in (see snapshot.cc).
+  bool container_files = false;
+};
+
 struct Snapshot {
   std::string key;
   std::string rootfs;  // the path to give the runtime as root.path
@@ -132,11 +142,12 @@ class Store {
   Result<CheckReport> check(bool verify_blobs = true);
 
   // Snapshots (see snapshot.cc).
-  // throwaway: the snapshot dies with its container (`run --rm`), so its overlay skips all
-  // syncs (overlayfs "volatile"); a host crash may leave it unusable, never half-synced.
   Result<Snapshot> prepare_snapshot(const ImageRecord& img, std::string_view key,
-                                    SnapshotMode mode = SnapshotMode::kAuto,
-                                    bool throwaway = false);
+                                    const SnapshotOptions& opts = {});
+  // Mounts a recorded overlay snapshot again on its kept upper layer (after a reboot);
+  // a copied one is left alone, an unrecorded one is prepared.
+  Result<void> remount_snapshot(const ImageRecord& img, std::string_view key,
+                                const SnapshotOptions& opts = {});
   Result<void> remove_snapshot(std::string_view key);
   Result<std::vector<Snapshot>> list_snapshots();
 

@@ -1,6 +1,6 @@
 #include "registry/auth.h"
 
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -29,26 +29,24 @@ Result<void> save(const std::string& path, const nlohmann::json& j) {
 
 }  // namespace
 
+// nettle's base64 (nettle already gives berth its SHA-256): OpenSSL was linked for this alone.
 std::string base64_encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
+  std::string out(BASE64_ENCODE_RAW_LENGTH(in.size()), '\0');
+  base64_encode_raw(out.data(), in.size(), reinterpret_cast<const uint8_t*>(in.data()));
   return out;
 }
 
 Result<std::string> base64_decode(std::string_view in) {
   std::string s(trim(in));
   if (s.size() % 4 != 0) return fail(invalid("invalid base64 text"));
-  std::string out(s.size() / 4 * 3 + 1, '\0');
-  int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  if (n < 0) return fail(invalid("invalid base64 text"));
-  size_t len = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes.
-  for (size_t i = s.size(); i > 0 && s[i - 1] == '='; --i) --len;
+  std::string out(BASE64_DECODE_LENGTH(s.size()), '\0');
+  base64_decode_ctx ctx;
+  base64_decode_init(&ctx);
+  size_t len = out.size();
+  if (!base64_decode_update(&ctx, &len, reinterpret_cast<uint8_t*>(out.data()), s.size(),
+                            s.data()) ||
+      !base64_decode_final(&ctx))
+    return fail(invalid("invalid base64 text"));
   out.resize(len);
   return out;
 }

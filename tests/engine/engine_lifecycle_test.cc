@@ -1,5 +1,6 @@
 // Detached containers: the verbs around them, logs, restart policies, health, recovery.
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -221,7 +222,8 @@ TEST_F(Lifecycle, SystemBootRestartsAlwaysContainers) {
   ok({"run", "-d", "--network", "none", "--name", "svc", "--restart", "always", "busybox", "sleep",
       "300"});
   ok({"run", "-d", "--network", "none", "--name", "once", "busybox", "sleep", "300"});
-  // A "reboot": every process gone, /run emptied.
+  ok({"exec", "svc", "sh", "-c", "echo kept > /kept"});
+  // A "reboot": every process gone, /run emptied, the root file systems unmounted.
   std::string svc = inspect("svc")["Id"], once = inspect("once")["Id"];
   std::vector<pid_t> pids;
   for (const auto& n : {"svc", "once"}) pids.push_back(inspect(n)["State"]["Pid"].get<int>());
@@ -238,8 +240,12 @@ TEST_F(Lifecycle, SystemBootRestartsAlwaysContainers) {
     reap_orphans();
     return state_of("svc") == "exited" && state_of("once") == "exited";
   }));
+  for (const auto& id : {svc, once})
+    ASSERT_EQ(umount2((root() + "/snapshots/" + id + "/rootfs").c_str(), MNT_DETACH), 0) << id;
   ok({"system", "boot"});
   EXPECT_EQ(state_of("svc"), "running");
+  // Its overlay is mounted again on the kept upper layer.
+  EXPECT_EQ(ok({"exec", "svc", "cat", "/kept"}), "kept\n");
   EXPECT_EQ(state_of("once"), "exited");
 }
 

@@ -193,7 +193,8 @@ void add_image_group(CLI::App& app, BerthGlobals& g) {
     auto ctx = BERTH_TRY(registry::open_context(g.root, g.config));
     auto img = BERTH_TRY(ctx.store->resolve(sargs->first));
     auto s = BERTH_TRY(ctx.store->prepare_snapshot(
-        img, sargs->second, *copy ? image::SnapshotMode::kCopy : image::SnapshotMode::kAuto));
+        img, sargs->second,
+        {.mode = *copy ? image::SnapshotMode::kCopy : image::SnapshotMode::kAuto}));
     fmt::print("{}\n", s.rootfs);
     return 0;
   });

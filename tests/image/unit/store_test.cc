@@ -2,6 +2,7 @@
 #include "image/store.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -112,7 +113,8 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
     return out;
   };
 
-  auto a = s.prepare_snapshot(img.value(), "a", image::SnapshotMode::kOverlay, true);
+  auto a = s.prepare_snapshot(img.value(), "a",
+                              {.mode = image::SnapshotMode::kOverlay, .throwaway = true});
   ASSERT_TRUE(a) << a.error().text();
   // What a container does to its root: files, a deleted image file (a whiteout), and the
   // root's own mode and attributes.
@@ -124,7 +126,8 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
   EXPECT_FALSE(std::filesystem::exists(snaps + "/a"));
   ASSERT_EQ(spares(), std::vector<std::string>{"a"});
 
-  auto b = s.prepare_snapshot(img.value(), "b", image::SnapshotMode::kOverlay, true);
+  auto b = s.prepare_snapshot(img.value(), "b",
+                              {.mode = image::SnapshotMode::kOverlay, .throwaway = true});
   ASSERT_TRUE(b) << b.error().text();
   EXPECT_TRUE(spares().empty());
   EXPECT_EQ(read_file(b->rootfs + "/etc/motd"), "hi\n");
@@ -150,4 +153,56 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
 }
 
 }  // namespace
+TEST(Store, ContainerSnapshotsHaveTheBindTargetsBelowTheImage) {
+  // A container's snapshot has /etc/hosts, /etc/hostname and /etc/resolv.conf from a bottom
+  // layer: binding the engine's files over them writes nothing to the container's upper
+  // layer. The image's own files win; an image snapshot (`image snapshot create`) has none.
+  TempDir tmp("berth-test-store");
+  std::string src = tmp.path() + "/src";
+  write_file(src + "/etc/hosts", "127.0.0.1 image\n");
+  write_file(src + "/bin/tool", "tool\n");
+  std::string tarball = tmp.path() + "/rootfs.tar";
+  ASSERT_EQ(run({"tar", "-C", src, "-cf", tarball, "."}).exit_code, 0);
+  auto store = image::Store::open(tmp.path() + "/store");
+  ASSERT_TRUE(store) << store.error().text();
+  image::Store& s = **store;
+  auto img = image::import_rootfs(s, tarball, "t:v1");
+  ASSERT_TRUE(img) << img.error().text();
+
+  auto c = s.prepare_snapshot(*img, "c",
+                              {.mode = image::SnapshotMode::kOverlay, .container_files = true});
+  ASSERT_TRUE(c) << c.error().text();
+  EXPECT_EQ(read_file(c->rootfs + "/etc/hosts"), "127.0.0.1 image\n");
+  EXPECT_EQ(read_file(c->rootfs + "/etc/hostname"), "");
+  EXPECT_EQ(read_file(c->rootfs + "/etc/resolv.conf"), "");
+  std::string upper = tmp.path() + "/store/snapshots/c/upper";
+  ASSERT_EQ(run({"mount", "--bind", "/dev/null", c->rootfs + "/etc/hostname"}).exit_code, 0);
+  ASSERT_EQ(umount2((c->rootfs + "/etc/hostname").c_str(), 0), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(upper));
+
+  // After a reboot: mounted again on the kept upper layer, the bottom layer included.
+  write_file(c->rootfs + "/kept", "kept\n");
+  ASSERT_EQ(umount2(c->rootfs.c_str(), 0), 0);
+  auto again = s.remount_snapshot(*img, "c", {.container_files = true});
+  ASSERT_TRUE(again) << again.error().text();
+  EXPECT_EQ(read_file(c->rootfs + "/kept"), "kept\n");
+  EXPECT_EQ(read_file(c->rootfs + "/etc/resolv.conf"), "");
+
+  auto i = s.prepare_snapshot(*img, "i", {.mode = image::SnapshotMode::kOverlay});
+  ASSERT_TRUE(i) << i.error().text();
+  EXPECT_FALSE(std::filesystem::exists(i->rootfs + "/etc/hostname"));
+  // A copied snapshot is no mount point, and nothing to mount again.
+  auto k = s.prepare_snapshot(*img, "k", {.mode = image::SnapshotMode::kCopy});
+  ASSERT_TRUE(k) << k.error().text();
+  ASSERT_TRUE(s.remount_snapshot(*img, "k"));
+  EXPECT_EQ(read_file(k->rootfs + "/bin/tool"), "tool\n");
+  for (const char* key : {"c", "i", "k"}) ASSERT_TRUE(s.remove_snapshot(key)) << key;
+  // The layer is the store's own, not an image's: collection and check leave it be.
+  ASSERT_TRUE(s.remove("t:v1"));
+  ASSERT_TRUE(s.gc());
+  auto rep = s.check();
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->ok());
+}
+
 }  // namespace berth::test
