@@ -58,12 +58,13 @@ Result<void> mount_fsconfig(const OverlayPlan& plan, const std::string& target) 
 // expedited RCU grace period, ~0.1-1 ms of every `berth run` here.)
 std::atomic<bool> g_lowerdir_append{true};
 
-// The bottom layer of every overlay snapshot: /etc/hosts, /etc/hostname and /etc/resolv.conf
-// as empty files, the targets of the files the engine binds into each container. An image
-// that has them wins (it is above); one that has not then needs no copy-up of /etc and no new
-// files in the container's upper layer for the binds, which on this store's file system cost
-// an inode each to make and a synchronous discard for /etc's block at removal (Docker's init
-// layer serves the same end). A real directory among the short links (garbage collection
+// The bottom layer of a container's snapshot: the mount points the runtime mounts on (/proc,
+// /dev, /sys) and the targets of the files the engine binds in (/etc/hosts, /etc/hostname,
+// /etc/resolv.conf, empty), as Docker's init layer has. An image that has them wins (it is
+// above); one that has not then needs no new directories or files in the container's upper
+// layer and no copy-up of /etc, which on this store's file system cost an inode each to make
+// and a synchronous discard per freed block at removal (~1.5 ms per `run --rm` for an image
+// without /proc, /dev and /sys). A real directory among the short links (garbage collection
 // leaves directories there alone), made once per store: in a staging dir, then renamed.
 Result<OverlayLayer> init_layer(const Store& s) {
   OverlayLayer l{s.root() + "/l/berth-init", "berth-init"};
@@ -73,7 +74,8 @@ Result<OverlayLayer> init_layer(const Store& s) {
   // Staging names in tmp/ start with the pid (Store::clean_stale_tmp).
   std::string tmp = fmt::format("{}/tmp/{}-berth-init-{}", s.root(), getpid(), counter++);
   auto made = [&]() -> Result<void> {
-    BERTH_CHECK(file::mkdir_all(tmp + "/etc", 0755));
+    for (const char* d : {"/etc", "/proc", "/dev", "/sys"})
+      BERTH_CHECK(file::mkdir_all(tmp + d, 0755));
     for (const char* f : {"hosts", "hostname", "resolv.conf"})
       BERTH_CHECK(file::write_atomic(tmp + "/etc/" + f, "", 0644, false));
     return {};

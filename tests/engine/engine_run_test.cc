@@ -54,6 +54,16 @@ TEST_F(EngineRun, TracePrintsThePhasesOfARun) {
   EXPECT_EQ(berth(rm_none({"busybox", "true"})).err, "");
 }
 
+// The runtime's mount points and the engine's /etc binds land on the store's bottom layer
+// (image/snapshot.cc): a container that writes nothing leaves its upper layer empty, so
+// removal has nothing to delete. The test image has /etc but no /etc/hosts.
+TEST_F(EngineRun, ARunWritesNothingToItsUpperLayer) {
+  std::string id = trim(ok({"run", "-d", "--network", "none", "busybox", "sleep", "300"}));
+  EXPECT_EQ(ok({"exec", id, "cat", "/etc/hostname"}), id.substr(0, 12) + "\n");
+  EXPECT_EQ(sh("ls -A " + root() + "/snapshots/" + id + "/upper").out, "");
+  ok({"rm", "-f", id});
+}
+
 // With BERTH_STATIC the berth binary is static (no program interpreter) and cannot open shared
 // libraries: nftables changes and registry commands run in berth-dynamic, next to it
 // (base/dynlib.h). A wrapper in BERTH_DYNAMIC's place records that they did.

@@ -154,9 +154,10 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
 
 }  // namespace
 TEST(Store, ContainerSnapshotsHaveTheBindTargetsBelowTheImage) {
-  // A container's snapshot has /etc/hosts, /etc/hostname and /etc/resolv.conf from a bottom
-  // layer: binding the engine's files over them writes nothing to the container's upper
-  // layer. The image's own files win; an image snapshot (`image snapshot create`) has none.
+  // A container's snapshot has /proc, /dev, /sys, /etc/hosts, /etc/hostname and
+  // /etc/resolv.conf from a bottom layer: mounting and binding on them writes nothing to the
+  // container's upper layer. The image's own files win; an image snapshot (`image snapshot create`)
+  // has none.
   TempDir tmp("berth-test-store");
   std::string src = tmp.path() + "/src";
   write_file(src + "/etc/hosts", "127.0.0.1 image\n");
@@ -175,6 +176,8 @@ TEST(Store, ContainerSnapshotsHaveTheBindTargetsBelowTheImage) {
   EXPECT_EQ(read_file(c->rootfs + "/etc/hosts"), "127.0.0.1 image\n");
   EXPECT_EQ(read_file(c->rootfs + "/etc/hostname"), "");
   EXPECT_EQ(read_file(c->rootfs + "/etc/resolv.conf"), "");
+  for (const char* d : {"/proc", "/dev", "/sys"})
+    EXPECT_TRUE(std::filesystem::is_directory(c->rootfs + d)) << d;
   std::string upper = tmp.path() + "/store/snapshots/c/upper";
   ASSERT_EQ(run({"mount", "--bind", "/dev/null", c->rootfs + "/etc/hostname"}).exit_code, 0);
   ASSERT_EQ(umount2((c->rootfs + "/etc/hostname").c_str(), 0), 0);
