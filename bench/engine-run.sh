@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `berth run --rm busybox true` vs `podman run --rm busybox true`, the same busybox image
-# imported into both (no registry), alternating engine each round. Three shapes:
+# imported into both (no registry), both engines each round in random order. Three shapes:
 #   1. --network=none, sequential rounds: median and ratio (target: berth <= 1/15 of podman)
 #   2. the default bridge network of each engine (berth's bridge vs podman's netavark)
 #   3. N sequential runs back to back, and P parallel runs at once: wall time of each batch
@@ -56,60 +56,41 @@ tar -C "$WORK/rootfs" -cf "$WORK/busybox.tar" .
 "${B[@]}" import "$WORK/busybox.tar" busybox >/dev/null
 "${P[@]}" import -q "$WORK/busybox.tar" localhost/busybox >/dev/null
 
-# Timestamps from bash's own clock ($EPOCHREALTIME, microseconds): a `date` fork per stamp
-# would add ~3 ms of the bench's own to every berth figure.
-# median of the numbers on stdin
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# Timing: bench/lib/spawn_timer.py starts each command with posix_spawn, no shell. Timing
+# `$cmd` from bash with $EPOCHREALTIME paid for bash's own fork + exec every time (~3 ms per
+# command here, in both engines' figures); each round runs the two engines in random order.
+TIMER=(python3 bench/lib/spawn_timer.py)
+BQ=$(printf '%q ' "${B[@]}")
+PQ=$(printf '%q ' "${P[@]}")
 
-one_round() { # label berth-args podman-args
-  local t0 t1
-  t0=$EPOCHREALTIME; "${B[@]}" run --rm $2 busybox true; t1=$EPOCHREALTIME
-  echo "$t1 - $t0" | bc -l >>"$WORK/$1.berth"
-  t0=$EPOCHREALTIME; "${P[@]}" run --rm $3 localhost/busybox true; t1=$EPOCHREALTIME
-  echo "$t1 - $t0" | bc -l >>"$WORK/$1.podman"
-}
-
-report() { # shape (none|bridge)
-  local mb mp
-  mb=$(median <"$WORK/$1.berth")
-  mp=$(median <"$WORK/$1.podman")
+shape() { # label berth-args podman-args rounds -> report line
+  local out mb mp
+  out=$("${TIMER[@]}" alternate "$4" "berth=$BQ run --rm $2 busybox true" \
+    "podman=$PQ run --rm $3 localhost/busybox true")
+  mb=$(awk '$1 == "berth" {print $2}' <<<"$out")
+  mp=$(awk '$1 == "podman" {print $2}' <<<"$out")
+  [ "$1" = warm ] && return
   printf 'run --rm, network %-10s berth %8.1f ms   podman %8.1f ms   berth/podman %.3f (1/%.1f)\n' "$1" \
     "$(echo "$mb * 1000" | bc -l)" "$(echo "$mp * 1000" | bc -l)" \
     "$(echo "$mb / $mp" | bc -l)" "$(echo "$mp / $mb" | bc -l)"
 }
 
 echo "warming up"
-one_round warm "--network none" "--network none" >/dev/null
-one_round warm "" "" >/dev/null
-rm -f "$WORK"/warm.*
-echo "run --rm true: $ROUNDS alternating rounds per shape"
-for i in $(seq "$ROUNDS"); do one_round none "--network none" "--network none"; done
-report none
-for i in $(seq "$ROUNDS"); do one_round bridge "" ""; done
-report bridge
+shape warm "--network none" "--network none" 1
+shape warm "" "" 1
+echo "run --rm true: $ROUNDS rounds per shape, the two engines in random order each round"
+shape none "--network none" "--network none" "$ROUNDS"
+shape bridge "" "" "$ROUNDS"
 
-batch() { # engine-name then command...
-  local t0 t1
-  t0=$EPOCHREALTIME
-  "$@"
-  t1=$EPOCHREALTIME
-  echo "$t1 - $t0" | bc -l
+batch() { # label count berth-seconds podman-seconds
+  printf '%-28s berth %8.2f s    podman %8.2f s    berth/podman %.3f (1/%.1f)\n' "$1" \
+    "$2" "$3" "$(echo "$2 / $3" | bc -l)" "$(echo "$3 / $2" | bc -l)"
 }
-seq_berth() { for i in $(seq "$SEQ"); do "${B[@]}" run --rm --network none busybox true; done; }
-seq_podman() { for i in $(seq "$SEQ"); do "${P[@]}" run --rm --network none localhost/busybox true; done; }
-par_berth() {
-  for i in $(seq "$PAR"); do "${B[@]}" run --rm --network none busybox true & done
-  wait
-}
-par_podman() {
-  for i in $(seq "$PAR"); do "${P[@]}" run --rm --network none localhost/busybox true & done
-  wait
-}
-sb=$(batch seq_berth); sp=$(batch seq_podman)
-printf '%-28s berth %8.2f s    podman %8.2f s    berth/podman %.3f (1/%.1f)\n' "$SEQ sequential" \
-  "$sb" "$sp" "$(echo "$sb / $sp" | bc -l)" "$(echo "$sp / $sb" | bc -l)"
-pb=$(batch par_berth); pp=$(batch par_podman)
-printf '%-28s berth %8.2f s    podman %8.2f s    berth/podman %.3f (1/%.1f)\n' "$PAR parallel" \
-  "$pb" "$pp" "$(echo "$pb / $pp" | bc -l)" "$(echo "$pp / $pb" | bc -l)"
+sb=$("${TIMER[@]}" sequential "$SEQ" "$BQ run --rm --network none busybox true")
+sp=$("${TIMER[@]}" sequential "$SEQ" "$PQ run --rm --network none localhost/busybox true")
+batch "$SEQ sequential" "$sb" "$sp"
+pb=$("${TIMER[@]}" parallel "$PAR" "$BQ run --rm --network none busybox true")
+pp=$("${TIMER[@]}" parallel "$PAR" "$PQ run --rm --network none localhost/busybox true")
+batch "$PAR parallel" "$pb" "$pp"
 left=$("${B[@]}" ps -aq | wc -l)
 [ "$left" = 0 ] || echo "warning: $left berth containers left"

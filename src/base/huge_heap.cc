@@ -19,6 +19,9 @@ bool use_huge_pages(size_t bytes) {
   // pages each time), and never hand the top of the heap back to the kernel.
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes + kHuge));
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(4 * bytes + kHuge));
+  // The few short threads (the runtime's cgroup maker) allocate here too, not in an arena of
+  // their own: a new arena is a 64 MiB mapping whose first pages each cost a 4 KiB fault.
+  mallopt(M_ARENA_MAX, 1);
   // Where the top chunk starts now: a tiny block is carved from its front.
   void* probe = std::malloc(1);
   if (probe == nullptr) return false;

@@ -222,14 +222,6 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
   BERTH_CHECK(store_.save(st));
   cg = BERTH_TRY(cgroup::make_manager(layout, st.cgroup_path));
   trace::mark("rt: layout, state saved");
-  BERTH_CHECK(cg->create());
-  if (spec.linux.resources) {
-    oci::Resources res = *spec.linux.resources;
-    res.devices = device_rules(spec);
-    BERTH_CHECK(cg->apply(res));
-  }
-
-  trace::mark("rt: cgroups made");
   InitArgs args;
   args.mode = InitArgs::Mode::kCreate;
   args.spec = &spec;
@@ -249,6 +241,15 @@ Result<void> ContainerHandler::create(std::string_view id, const oci::Spec& spec
 
   trace::mark("rt: seccomp prepared");
   SpawnHooks hooks;
+  hooks.make_cgroup = [&]() -> Result<void> {
+    BERTH_CHECK(cg->create());
+    if (spec.linux.resources) {
+      oci::Resources res = *spec.linux.resources;
+      res.devices = device_rules(spec);
+      BERTH_CHECK(cg->apply(res));
+    }
+    return {};
+  };
   auto runtime_state = [&](pid_t pid) {
     oci::State s2 = st;
     s2.pid = pid;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <functional>
 
 #include "base/trace.h"
@@ -121,6 +122,22 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   die(a, r.error());
 }
 
+// The shared-memory path (CgroupHandoff): waits until the parent's thread has put this
+// process in its cgroup, then unshares the cgroup namespace that direct_init_main left.
+Result<void> join_cgroup_late(const InitArgs& a) {
+  CgroupHandoff& h = *a.cgroup_handoff;
+  uint32_t j;
+  while ((j = std::atomic_ref<uint32_t>(h.joined).load()) == CgroupHandoff::kPending)
+    sys::futex_wait(&h.joined, CgroupHandoff::kPending);
+  // The parent reports why (its thread's error), not this.
+  if (j != CgroupHandoff::kJoined)
+    return fail(make_error(ErrorKind::kInternal, "the container's cgroup was not made"));
+  trace::mark("init: in its cgroup");
+  if ((new_namespace_flags(a.spec->linux) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
+    return fail(sys_error(errno, "linux.namespaces: unshare cgroup"));
+  return {};
+}
+
 // create: the container's first process. Ends blocked in the exec helper until `start`.
 [[noreturn]] void init_main(const InitArgs& a, UniqueFd fifo) {
   const oci::Spec& s = *a.spec;
@@ -145,6 +162,12 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
   ctx.cgroupns = s.linux.find_namespace(oci::NsType::kCgroup) != nullptr;
   ctx.no_pivot = a.no_pivot;
   ctx.cgroups = a.cgroups;
+  bool in_cgroup = a.cgroup_handoff == nullptr;
+  ctx.join_cgroup = [&]() -> Result<void> {
+    if (in_cgroup) return {};
+    in_cgroup = true;
+    return join_cgroup_late(a);
+  };
   auto rootfd = prepare_rootfs(ctx, *a.plan);
   trace::mark("init: rootfs prepared");
   if (!rootfd && rootfd.error().sys_errno() == EACCES && ctx.userns)
@@ -271,7 +294,7 @@ std::string container_state_json(const InitArgs& a, std::string_view status, pid
 
 // The first steps of the process the parent cloned: die with the parent, wait for its go
 // (it has moved us into the cgroup), the initial CPU affinity.
-// `joined`: the caller already put the process in its cgroup (the shared-memory path).
+// `joined`: nothing to wait for (the shared-memory path joins its cgroup late).
 static void begin_child(const InitArgs& a, bool joined = false) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -290,21 +313,21 @@ UniqueFd open_fifo(const InitArgs& a) {
   return fifo;
 }
 
-void direct_init_main(const InitArgs& a, cgroup::Manager* join) {
+void direct_init_main(const InitArgs& a) {
   trace::mark("init: cloned");
   const oci::Linux& l = a.spec->linux;
-  // "0" is the writer itself, whatever its pid is in its new pid namespace.
-  if (join)
-    INIT_CHECK(a, [&]() -> Result<void> {
-      BERTH_CHECK_CTX(join->add(0), "join cgroup {}", join->path());
-      return {};
-    }());
-  begin_child(a, join != nullptr);
-  trace::mark("init: joined cgroup, began");
+  if (CgroupHandoff* h = a.cgroup_handoff) {
+    // The parent's thread may now move us (h->tid) into the cgroup.
+    std::atomic_ref<uint32_t>(h->started).store(CgroupHandoff::kStarted);
+    sys::futex_wake(&h->started);
+  }
+  begin_child(a, a.cgroup_handoff != nullptr);
+  trace::mark("init: began");
   INIT_CHECK(a, join_namespaces(l));  // the network, IPC and UTS namespaces given by path
   UniqueFd fifo = open_fifo(a);
-  // Now that we are in the cgroup, it becomes the namespace's root.
-  if ((new_namespace_flags(l) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
+  // Once in the cgroup, it becomes the namespace's root (late: join_cgroup_late).
+  if (!a.cgroup_handoff && (new_namespace_flags(l) & CLONE_NEWCGROUP) &&
+      ::unshare(CLONE_NEWCGROUP) != 0)
     die(a, sys_error(errno, "linux.namespaces: unshare cgroup"));
   INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, 0));
   init_main(a, std::move(fifo));

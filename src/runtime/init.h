@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,22 @@
 #include "runtime/mount_plan.h"
 
 namespace berth::runtime {
+
+// spawn's shared-memory path (spawn.cc): a thread of the parent makes the container's cgroup
+// and moves the init into it while the init, cloned at once, sets up its namespaces and
+// mounts; the init waits for that before its first step that needs the cgroup (a cgroup
+// mount, making devices, its cgroup namespace), so the two overlap (~0.5-1 ms of a create).
+// The words are futexes in the memory the two share (CLONE_VM).
+struct CgroupHandoff {
+  static constexpr uint32_t kPending = 0;
+  static constexpr uint32_t kStarted = 1;    // started: the init runs
+  static constexpr uint32_t kAbandoned = 2;  // started: clone returned before it ran
+  static constexpr uint32_t kJoined = 1;     // joined: the init is in its cgroup
+  static constexpr uint32_t kFailed = 2;     // joined: the cgroup could not be made or joined
+  uint32_t started = kPending;
+  uint32_t joined = kPending;
+  pid_t tid = 0;  // the init's pid here, stored by clone (CLONE_PARENT_SETTID) before it runs
+};
 
 struct InitArgs {
   enum class Mode { kCreate, kExec };
@@ -35,16 +52,18 @@ struct InitArgs {
   // or -1 without linux.seccomp.
   int seccomp_fd = -1;
   unsigned seccomp_flags = 0;
+  // Set on spawn's shared-memory path: the cgroup is joined late (CgroupHandoff).
+  CgroupHandoff* cgroup_handoff = nullptr;
 };
 
 // Runs in the first child; never returns.
 [[noreturn]] void stage1_main(const InitArgs& a);
 // The init cloned directly into its namespaces (spawn's direct path): waits for Go (it is in
 // its cgroup then), joins the network/IPC/UTS namespaces given by path, unshares the cgroup
-// namespace, and goes on as init_main. With `join`
-// (spawn's shared-memory path, where the parent sleeps until the exec) it moves itself into
-// that cgroup instead of waiting.
-[[noreturn]] void direct_init_main(const InitArgs& a, cgroup::Manager* join = nullptr);
+// namespace, and goes on as init_main. With a.cgroup_handoff (spawn's shared-memory path,
+// where the parent's main thread sleeps until the exec) it waits for nothing here: the
+// parent's thread moves it into its cgroup while it sets up (CgroupHandoff).
+[[noreturn]] void direct_init_main(const InitArgs& a);
 
 // The state JSON that hooks run inside the container read (pid as the container sees it).
 std::string container_state_json(const InitArgs& a, std::string_view status, pid_t pid);

@@ -273,8 +273,12 @@ Result<UniqueFd> prepare_rootfs(const RootfsContext& ctx, const std::vector<Plan
     return fail(sys_error(errno, "bind mount rootfs {}", ctx.rootfs));
   UniqueFd rootfd(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) return fail(sys_error(errno, "open rootfs {}", ctx.rootfs));
-  for (size_t i = 0; i < plan.size(); ++i)
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (plan[i].kind == MountKind::kCgroup && ctx.join_cgroup) BERTH_CHECK(ctx.join_cgroup());
     BERTH_CHECK_CTX(apply_mount(ctx, rootfd.get(), plan[i]), "mounts[{}]", i);
+  }
+  // Before mknod: the devices cgroup's rules apply to it.
+  if (ctx.join_cgroup) BERTH_CHECK(ctx.join_cgroup());
   if (!has_dev_bind(plan)) BERTH_CHECK(create_devices(rootfd.get(), *ctx.spec, ctx.userns));
   return rootfd;
 }

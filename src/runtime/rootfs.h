@@ -2,6 +2,7 @@
 // and read-only paths. Runs in the container init, inside its new mount namespace.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/result.h"
@@ -21,6 +22,9 @@ struct RootfsContext {
   bool cgroupns = false;  // a new cgroup namespace
   bool no_pivot = false;
   const cgroup::Manager* cgroups = nullptr;
+  // Puts the process in its cgroup if it is not yet (CgroupHandoff, init.h): called before a
+  // cgroup mount and before the devices are made. Empty: it is in already.
+  std::function<Result<void>()> join_cgroup;
 };
 
 // Steps 1-3: propagation of "/", the rootfs bind mount, every planned mount, /dev.

@@ -2,10 +2,16 @@
 
 #include <sched.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <thread>
 
 #include "base/defer.h"
 #include "base/trace.h"
@@ -18,34 +24,46 @@ namespace berth::runtime {
 
 namespace {
 
-struct SharedChild {
-  InitArgs* args;
-  cgroup::Manager* cg;
-};
+int shared_child_main(void* p) { direct_init_main(*static_cast<InitArgs*>(p)); }
 
-int shared_child_main(void* p) {
-  auto* c = static_cast<SharedChild*>(p);
-  direct_init_main(*c->args, c->cg);
-}
-
-// The direct path without a copy of the parent's memory: clone(CLONE_VM | CLONE_VFORK) on a
-// stack of its own, the parent asleep until the init executes the helper (or dies). A fork
-// here cost ~200 page faults on the reference VM (~17 us each): the parent's and the child's
-// first write to every shared page after the fork, and the child's refaults of all the code
-// it runs. Only for an init that needs nothing from the parent before its exec: it joins its
-// cgroup itself, and there are no hooks that stop it (createRuntime, startContainer), no
-// seccomp listener and no user namespace (direct_clone_ok). Returns -1 with errno set.
-pid_t clone_shared(int ns_flags, SharedChild* c) {
-  constexpr size_t kStack = size_t{8} << 20;
-  void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
-  ::mprotect(stack, 4096, PROT_NONE);  // a guard page: an overflow faults, not corrupts
-  pid_t pid = ::clone(shared_child_main, static_cast<char*>(stack) + kStack,
-                      CLONE_VM | CLONE_VFORK | ns_flags | SIGCHLD, c);
+// The direct path without a copy of the parent's memory: clone(CLONE_VM | CLONE_VFORK), the
+// parent asleep until the init executes the helper (or dies). A fork here cost ~200 page
+// faults on the reference VM (~10-17 us each): the parent's and the child's first write to
+// every shared page after the fork, and the child's refaults of all the code it runs. Only
+// for an init that needs nothing from the parent's main thread before its exec (its cgroup
+// comes from a thread: CgroupHandoff, init.h), and there are no hooks that stop it (createRuntime,
+// startContainer), no seccomp listener and no user namespace (direct_clone_ok). Returns -1 with
+// errno set.
+//
+// The child's stack is a block of the heap, not a fresh mapping: the heap of berth and
+// berth-runtime is on a transparent huge page that is already there (base/huge_heap.h), so
+// the ~110 KiB the init's set-up uses cost no page faults (a fresh mmap'd stack took 27, ~0.3
+// ms of every create). The init runs only this program's set-up code, with no recursion
+// whose depth a spec or an image controls, until it executes the helper; kStack is 4x what
+// it uses. A canary at the far end catches an overrun after the fact.
+pid_t clone_shared(int ns_flags, InitArgs* args, pid_t* tid) {
+  constexpr size_t kStack = size_t{512} << 10;
+  constexpr uint64_t kCanary = 0x6265727468737461;  // "berthsta"
+  std::unique_ptr<char[]> stack(new (std::nothrow) char[kStack]);
+  if (!stack) {
+    errno = ENOMEM;
+    return -1;
+  }
+  std::memcpy(stack.get(), &kCanary, sizeof kCanary);
+  // 16-byte aligned top (the ABI's requirement at a call).
+  auto top = reinterpret_cast<uintptr_t>(stack.get() + kStack) & ~uintptr_t{15};
+  pid_t pid = ::clone(shared_child_main, reinterpret_cast<void*>(top),
+                      CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | ns_flags | SIGCHLD, args, tid);
   int err = errno;
   // The child executed (its memory is its own now) or exited: the stack is free again.
-  ::munmap(stack, kStack);
+  uint64_t seen;
+  std::memcpy(&seen, stack.get(), sizeof seen);
+  if (seen != kCanary) {
+    // The heap may be damaged: stop before anything else uses it.
+    static constexpr char kMsg[] = "berth: the container init overran its stack\n";
+    (void)!::write(2, kMsg, sizeof kMsg - 1);
+    ::abort();
+  }
   errno = err;
   return pid;
 }
@@ -60,6 +78,25 @@ Result<void> expect_exec(int sfd) {
   }
   if (after.error().kind() != ErrorKind::kNotFound) return fail(std::move(after.error()));
   return {};
+}
+
+// The parent's side of CgroupHandoff, on a thread of its own: make the cgroup, wait until the
+// init runs (or clone gave up on it), move it in, and tell it.
+Result<void> make_and_join(CgroupHandoff& h, cgroup::Manager& cg,
+                           const std::function<Result<void>()>& make) {
+  Result<void> r = make ? make() : Result<void>();
+  if (r) {
+    uint32_t s;
+    while ((s = std::atomic_ref<uint32_t>(h.started).load()) == CgroupHandoff::kPending)
+      sys::futex_wait(&h.started, CgroupHandoff::kPending);
+    if (s == CgroupHandoff::kStarted) {
+      r = cg.add(h.tid);
+      if (!r) r.error().wrap(fmt::format("join cgroup {}", cg.path()));
+    }
+  }
+  std::atomic_ref<uint32_t>(h.joined).store(r ? CgroupHandoff::kJoined : CgroupHandoff::kFailed);
+  sys::futex_wake(&h.joined);
+  return r;
 }
 
 bool shared_clone_ok(const InitArgs& a) {
@@ -84,16 +121,32 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
   bool direct = args.mode == InitArgs::Mode::kCreate && direct_clone_ok(args.spec->linux);
   int ns_flags = direct ? new_namespace_flags(args.spec->linux) & ~CLONE_NEWCGROUP : 0;
   if (direct && cg && shared_clone_ok(args)) {
-    SharedChild c{&args, cg};
-    pid_t init = clone_shared(ns_flags, &c);
-    if (init < 0) return fail(sys_error(errno, "clone the container process"));
+    CgroupHandoff handoff;
+    args.cgroup_handoff = &handoff;
+    Result<void> joined;
+    std::thread maker([&] { joined = make_and_join(handoff, *cg, hooks.make_cgroup); });
+    pid_t init = clone_shared(ns_flags, &args, &handoff.tid);
+    int clone_errno = errno;
+    // The init executed the helper or died (or never ran): let the thread go on either way.
+    uint32_t pending = CgroupHandoff::kPending;
+    if (std::atomic_ref<uint32_t>(handoff.started)
+            .compare_exchange_strong(pending, CgroupHandoff::kAbandoned))
+      sys::futex_wake(&handoff.started);
+    maker.join();
+    if (init < 0) {
+      if (!joined) return fail(std::move(joined.error()));
+      return fail(sys_error(clone_errno, "clone the container process"));
+    }
     child_end.reset();
     Defer undo([&] {
       ::kill(init, SIGKILL);
       ::waitpid(init, nullptr, 0);
     });
     // The child ran to its exec (or its death) while we slept: the socket holds its
-    // messages, then end of file (close-on-exec) if the helper runs.
+    // messages, then end of file (close-on-exec) if the helper runs. Without its cgroup it
+    // stopped before anything else: the thread's error says why (unless that is only that
+    // the init was gone already: ESRCH).
+    if (!joined && joined.error().sys_errno() != ESRCH) return fail(std::move(joined.error()));
     while (true) {
       auto m = sync::recv(parent_end.get());
       if (!m) {
@@ -106,11 +159,13 @@ Result<pid_t> spawn(InitArgs args, cgroup::Manager* cg, const SpawnHooks& hooks)
         return fail(make_error(ErrorKind::kInternal, "sync: unexpected message {}",
                                static_cast<uint32_t>(m->type)));
     }
+    if (!joined) return fail(std::move(joined.error()));
     trace::mark("rt: init exec seen");
     BERTH_CHECK(expect_exec(parent_end.get()));
     undo.dismiss();
     return init;
   }
+  if (hooks.make_cgroup) BERTH_CHECK(hooks.make_cgroup());
   struct clone_args ca {};
   ca.exit_signal = SIGCHLD;
   ca.flags = static_cast<uint64_t>(ns_flags);

@@ -14,6 +14,10 @@
 namespace berth::runtime {
 
 struct SpawnHooks {
+  // Makes the cgroup the init goes into (create: the cgroup and its limits). spawn runs it
+  // before the clone, or on the shared-memory path on a thread while the init sets up
+  // (CgroupHandoff, init.h).
+  std::function<Result<void>()> make_cgroup;
   // Called with the init's pid when it stops before pivot_root (args.hooks_before_pivot).
   std::function<Result<void>(pid_t)> before_pivot;
   // Called with the init's pid and the seccomp notify fd.

@@ -1,9 +1,11 @@
 #include "sys/syscalls.h"
 
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -53,6 +55,14 @@ int close_range(unsigned first, unsigned last, unsigned flags) {
 
 int pivot_root(const char* new_root, const char* put_old) {
   return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
+}
+
+void futex_wait(const uint32_t* word, uint32_t expected) {
+  ::syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+
+void futex_wake(const uint32_t* word) {
+  ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
 }
 
 int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {

@@ -1,5 +1,5 @@
 // Thin wrappers of raw system calls that glibc 2.36 does not wrap (clone3, pidfd, openat2,
-// the new mount API, pivot_root). Each returns what the kernel returns and sets errno.
+// the new mount API, pivot_root, futex). Each returns what the kernel returns and sets errno.
 //
 // The fallback tests force some of them to fail with ENOSYS: set BERTH_FORCE_ENOSYS to a comma
 // list of names (openat2, clone3) and the wrapper fails without calling the kernel, exactly
@@ -32,6 +32,12 @@ int openat2(int dirfd, const char* path, uint64_t flags, uint64_t resolve, uint6
 int close_range(unsigned first, unsigned last, unsigned flags);
 int pivot_root(const char* new_root, const char* put_old);
 int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags);
+
+// A word that processes sharing one address space (threads, or a CLONE_VM child) wait on:
+// futex_wait sleeps while *word == expected (returns at once otherwise, or on a wake or a
+// signal); futex_wake wakes every waiter. Private futexes: the address space is the key.
+void futex_wait(const uint32_t* word, uint32_t expected);
+void futex_wake(const uint32_t* word);
 
 // True when the named call is forced to ENOSYS (see above).
 bool forced_enosys(const char* name);

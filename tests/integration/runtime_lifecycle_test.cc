@@ -284,5 +284,20 @@ TEST_F(Lifecycle, SystemdCgroupPathIsMappedToCgroupfs) {
   EXPECT_FALSE(file_exists("/sys/fs/cgroup/memory/berthtest.slice"));
 }
 
+// The cgroup is made by a thread of berth-runtime while the init sets up (spawn.cc,
+// CgroupHandoff): a limit the kernel refuses still fails `run` with the kernel's reason and
+// the file at fault, not with what the init saw, and leaves nothing (the fixture checks).
+TEST_F(Lifecycle, ACgroupLimitTheKernelRefusesFailsRunWithItsReason) {
+  Bundle b;
+  b.config()["linux"]["resources"]["cpu"]["cpus"] = "4000-4001";
+  b.set_args({"echo", "must not run"});
+  b.write();
+  CmdResult r = rt({"run", "--bundle", b.dir(), rt.new_id()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("must not run"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("cpuset.cpus"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("was not made"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace berth::test
