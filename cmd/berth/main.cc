@@ -5,6 +5,12 @@
 #include "base/trace.h"
 #include "cli/berth/app.h"
 
+namespace {
+// Before any constructor (base/huge_heap.h): a run writes ~96 KiB of stack.
+void populate() { berth::heap::populate_startup_pages(size_t{96} << 10); }
+[[gnu::used, gnu::section(".preinit_array")]] void (*const g_populate)() = populate;
+}  // namespace
+
 int main(int argc, char** argv) {
   berth::trace::mark("main");
   // Short-lived commands: their heap on huge pages (base/huge_heap.h). The DNS responder

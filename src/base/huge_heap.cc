@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <cstdlib>
 
+// The bounds of the writable segment: .data's start (glibc's crt1) and the end of .bss (the
+// linker).
+extern "C" char __data_start[], _end[];
+
 namespace berth::heap {
 
 namespace {
@@ -40,6 +44,26 @@ bool use_huge_pages(size_t bytes) {
   std::free(block);
   if (end <= start) return false;
   return madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE) == 0;
+}
+
+void populate_startup_pages(size_t stack_bytes) {
+#ifdef MADV_POPULATE_WRITE
+  constexpr uintptr_t kPage = 4096;
+  auto down = [](uintptr_t a) { return a & ~(kPage - 1); };
+  auto up = [](uintptr_t a) { return (a + kPage - 1) & ~(kPage - 1); };
+  uintptr_t d0 = down(reinterpret_cast<uintptr_t>(__data_start));
+  uintptr_t d1 = up(reinterpret_cast<uintptr_t>(_end));
+  if (d1 > d0) madvise(reinterpret_cast<void*>(d0), d1 - d0, MADV_POPULATE_WRITE);
+  // The kernel maps 128 KiB of stack below the arguments at exec; stay inside that.
+  char here;
+  uintptr_t top = down(reinterpret_cast<uintptr_t>(&here));
+  if (stack_bytes > 0) {
+    uintptr_t bottom = top - down(stack_bytes);
+    madvise(reinterpret_cast<void*>(bottom), top + kPage - bottom, MADV_POPULATE_WRITE);
+  }
+#else
+  (void)stack_bytes;
+#endif
 }
 
 }  // namespace berth::heap
