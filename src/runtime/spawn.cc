@@ -1,6 +1,5 @@
 #include "runtime/spawn.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 #include <new>
 
 #include "base/defer.h"
+#include "base/thread.h"
 #include "base/trace.h"
 #include "runtime/namespaces.h"
 #include "runtime/seccomp.h"
@@ -98,53 +98,6 @@ Result<void> make_and_join(CgroupHandoff& h, cgroup::Manager& cg,
   sys::futex_wake(&h.joined);
   return r;
 }
-
-// A thread on a stack that is a block of the heap, like the init's (clone_shared): a default
-// thread's fresh 8 MiB mapping cost a mmap, a munmap and a fault per stack page it touched.
-class HeapStackThread {
- public:
-  HeapStackThread() = default;
-  HeapStackThread(const HeapStackThread&) = delete;
-  HeapStackThread& operator=(const HeapStackThread&) = delete;
-  ~HeapStackThread() { join(); }
-
-  // False (errno set) when the thread could not be started.
-  bool start(std::function<void()> fn) {
-    fn_ = std::move(fn);
-    stack_.reset(new (std::nothrow) char[kStack]);
-    if (!stack_) {
-      errno = ENOMEM;
-      return false;
-    }
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstack(&attr, stack_.get(), kStack);
-    int e = pthread_create(&thread_, &attr, &HeapStackThread::main, this);
-    pthread_attr_destroy(&attr);
-    if (e != 0) {
-      errno = e;
-      return false;
-    }
-    running_ = true;
-    return true;
-  }
-
-  void join() {
-    if (running_) pthread_join(thread_, nullptr);
-    running_ = false;
-  }
-
- private:
-  static constexpr size_t kStack = size_t{256} << 10;
-  static void* main(void* self) {
-    static_cast<HeapStackThread*>(self)->fn_();
-    return nullptr;
-  }
-  std::function<void()> fn_;
-  std::unique_ptr<char[]> stack_;
-  pthread_t thread_{};
-  bool running_ = false;
-};
 
 bool shared_clone_ok(const InitArgs& a) {
   const oci::Spec& s = *a.spec;
