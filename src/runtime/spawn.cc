@@ -6,6 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -56,6 +60,11 @@ pid_t clone_shared(int ns_flags, InitArgs* args, pid_t* tid) {
                       CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | ns_flags | SIGCHLD, args, tid);
   int err = errno;
   // The child executed (its memory is its own now) or exited: the stack is free again.
+#if defined(__SANITIZE_ADDRESS__)
+  // Its frames' redzones stay poisoned (they never returned): clear them before the block
+  // goes back to malloc.
+  __asan_unpoison_memory_region(stack.get(), kStack);
+#endif
   uint64_t seen;
   std::memcpy(&seen, stack.get(), sizeof seen);
   if (seen != kCanary) {
