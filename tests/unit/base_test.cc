@@ -90,7 +90,7 @@ TEST(Clock, Rfc3339InUtc) {
 
 // populate_startup_pages() maps .data and .bss up front: writing to every page of a block in
 // .bss afterwards takes no page faults (64 without it).
-alignas(4096) char g_bss_block[64 * 4096];
+[[maybe_unused]] alignas(4096) char g_bss_block[64 * 4096];
 
 TEST(StartupPages, DataAndBssAreMappedUpFront) {
 #if defined(__SANITIZE_ADDRESS__)
