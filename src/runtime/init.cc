@@ -125,12 +125,8 @@ Result<void> apply_process_attrs(const InitArgs& a, const oci::Process& p) {
 // The shared-memory path (CgroupHandoff): waits until the parent's thread has put this
 // process in its cgroup, then unshares the cgroup namespace that direct_init_main left.
 Result<void> join_cgroup_late(const InitArgs& a) {
-  CgroupHandoff& h = *a.cgroup_handoff;
-  uint32_t j;
-  while ((j = std::atomic_ref<uint32_t>(h.joined).load()) == CgroupHandoff::kPending)
-    sys::futex_wait(&h.joined, CgroupHandoff::kPending);
   // The parent reports why (its thread's error), not this.
-  if (j != CgroupHandoff::kJoined)
+  if (CgroupHandoff::await(a.cgroup_handoff->joined) != CgroupHandoff::kJoined)
     return fail(make_error(ErrorKind::kInternal, "the container's cgroup was not made"));
   trace::mark("init: in its cgroup");
   if ((new_namespace_flags(a.spec->linux) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
@@ -316,11 +312,8 @@ UniqueFd open_fifo(const InitArgs& a) {
 void direct_init_main(const InitArgs& a) {
   trace::mark("init: cloned");
   const oci::Linux& l = a.spec->linux;
-  if (CgroupHandoff* h = a.cgroup_handoff) {
-    // The parent's thread may now move us (h->tid) into the cgroup.
-    std::atomic_ref<uint32_t>(h->started).store(CgroupHandoff::kStarted);
-    sys::futex_wake(&h->started);
-  }
+  // The parent's thread may now move us (its tid) into the cgroup.
+  if (a.cgroup_handoff) CgroupHandoff::publish(a.cgroup_handoff->started, CgroupHandoff::kStarted);
   begin_child(a, a.cgroup_handoff != nullptr);
   trace::mark("init: began");
   INIT_CHECK(a, join_namespaces(l));  // the network, IPC and UTS namespaces given by path
@@ -359,6 +352,17 @@ void stage1_main(const InitArgs& a) {
   if (needs_fork(l)) fork_child(a, [&] { init_main(a, std::move(fifo)); });
   INIT_CHECK(a, sync::send(a.sync_fd, sync::Type::kInitPid, getpid()));
   init_main(a, std::move(fifo));
+}
+
+void CgroupHandoff::publish(uint32_t& word, uint32_t value) {
+  std::atomic_ref<uint32_t>(word).store(value);
+  sys::futex_wake(&word);
+}
+
+uint32_t CgroupHandoff::await(uint32_t& word) {
+  uint32_t v;
+  while ((v = std::atomic_ref<uint32_t>(word).load()) == kPending) sys::futex_wait(&word, kPending);
+  return v;
 }
 
 }  // namespace berth::runtime

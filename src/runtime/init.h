@@ -29,6 +29,11 @@ struct CgroupHandoff {
   uint32_t started = kPending;
   uint32_t joined = kPending;
   pid_t tid = 0;  // the init's pid here, stored by clone (CLONE_PARENT_SETTID) before it runs
+
+  // Sets a word and wakes whoever waits on it.
+  static void publish(uint32_t& word, uint32_t value);
+  // Waits until a word is no longer kPending; returns what it became.
+  static uint32_t await(uint32_t& word);
 };
 
 struct InitArgs {

@@ -94,17 +94,11 @@ Result<void> expect_exec(int sfd) {
 Result<void> make_and_join(CgroupHandoff& h, cgroup::Manager& cg,
                            const std::function<Result<void>()>& make) {
   Result<void> r = make ? make() : Result<void>();
-  if (r) {
-    uint32_t s;
-    while ((s = std::atomic_ref<uint32_t>(h.started).load()) == CgroupHandoff::kPending)
-      sys::futex_wait(&h.started, CgroupHandoff::kPending);
-    if (s == CgroupHandoff::kStarted) {
-      r = cg.add(h.tid);
-      if (!r) r.error().wrap(fmt::format("join cgroup {}", cg.path()));
-    }
+  if (r && CgroupHandoff::await(h.started) == CgroupHandoff::kStarted) {
+    r = cg.add(h.tid);
+    if (!r) r.error().wrap(fmt::format("join cgroup {}", cg.path()));
   }
-  std::atomic_ref<uint32_t>(h.joined).store(r ? CgroupHandoff::kJoined : CgroupHandoff::kFailed);
-  sys::futex_wake(&h.joined);
+  CgroupHandoff::publish(h.joined, r ? CgroupHandoff::kJoined : CgroupHandoff::kFailed);
   return r;
 }
 
