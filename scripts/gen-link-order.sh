@@ -2,9 +2,14 @@
 # Writes cmake/berth.order: the functions (and data) the static berth uses in its common
 # commands, hottest first, as lld's --symbol-ordering-file reads them (CMakeLists.txt). They
 # are found by sampling the CPU at 90 kHz across many runs of those commands (perf): a
-# function that runs at all in a command is almost surely seen at least once over ~300 runs.
-# Run it after changes to the run path, then rebuild (scripts/build.sh). Needs root, perf
-# (Debian linux-perf) and a build in build/. Usage: scripts/gen-link-order.sh [rounds=150]
+# function that runs often is seen many times over ~300 runs. Functions that run once per
+# command (start-up, ifunc resolvers) may escape the sampling, so two more passes record every
+# page fault of those commands (perf -e page-faults -c 1) with berth linked in the order so
+# far: a function that still faults in the text runs outside the ordered part, and is added.
+# The last name is berth_hot_text_end, where the populated hot text ends
+# (src/base/static/entry.c). Run it after changes to the run path; it rebuilds build/berth.
+# Needs root, perf (Debian linux-perf) and a build in build/.
+# Usage: scripts/gen-link-order.sh [rounds=150]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-150}
@@ -42,27 +47,48 @@ for i in \$(seq 20); do
   ${B[*]} images >/dev/null
 done
 SH
+sed -e "s/seq $ROUNDS/seq 2/" -e 's/seq 20/seq 2/' "$WORK/cmds.sh" >"$WORK/cmds-once.sh"
 perf record -q -e cpu-clock -F 90000 -o "$WORK/perf.data" -- bash "$WORK/cmds.sh" >/dev/null
 perf script -i "$WORK/perf.data" -F comm,ip 2>/dev/null |
   awk '$1 == "berth" {print $2}' >"$WORK/ips"
-nm -n --defined-only "$BIN" | awk '$2 ~ /^[tTwWrRdDbB]$/ {print $1, $3}' >"$WORK/syms"
-python3 - "$WORK/syms" "$WORK/ips" >cmake/berth.order <<'PY'
+
+# The function of each address in $2 (one per line, hex) in build/berth as it is now, by
+# count (cpu) or in the order first seen (faults).
+names_of() {
+  nm -n --defined-only "$BIN" | awk '$2 ~ /^[tTwWrRdDbB]$/ {print $1, $3}' >"$WORK/syms"
+  python3 - "$1" "$WORK/syms" "$2" <<'PY'
 import bisect, collections, sys
-syms = []
-for line in open(sys.argv[1]):
-    a, n = line.split()
-    syms.append((int(a, 16), n))
+syms = [(int(a, 16), n) for a, n in (l.split() for l in open(sys.argv[2]))]
 addrs = [a for a, _ in syms]
-hits = collections.Counter()
-for line in open(sys.argv[2]):
+found = collections.Counter()
+for line in open(sys.argv[3]):
     ip = int(line, 16)
-    if ip >= 1 << 32:  # the kernel
-        continue
     i = bisect.bisect_right(addrs, ip) - 1
-    if i >= 0:
-        hits[syms[i][1]] += 1
-print("# berth's link order (scripts/gen-link-order.sh): one symbol per line, hottest first")
-for name, _ in hits.most_common():
-    print(name)
+    if i >= 0 and ip < 1 << 32:  # not the kernel
+        found[syms[i][1]] += 1
+names = [n for n, _ in found.most_common()] if sys.argv[1] == "cpu" else list(found)
+print("\n".join(n for n in names if n != "berth_hot_text_end"))
 PY
+}
+# cmake/berth.order: the sampled functions hottest first, then those the fault passes found,
+# then the marker.
+names_of cpu "$WORK/ips" >"$WORK/names"
+write_order() {
+  { echo "# berth's link order (scripts/gen-link-order.sh): one symbol per line, hottest first"
+    awk 'NF && !seen[$0]++' "$WORK/names"
+    echo berth_hot_text_end; } >cmake/berth.order
+}
+write_order
+for pass in 1 2; do
+  cmake --build build --target berth-cli >/dev/null
+  perf record -q -e page-faults -c 1 -o "$WORK/faults.data" -- bash "$WORK/cmds-once.sh" >/dev/null
+  # A fault taken while berth runs its own text: the function at that ip runs, outside the
+  # ordered part if the fault is an instruction fetch there.
+  perf script -i "$WORK/faults.data" -F comm,ip 2>/dev/null |
+    awk '$1 == "berth" {print $2}' >"$WORK/fault-ips"
+  names_of faults "$WORK/fault-ips" >>"$WORK/names"
+  write_order
+  echo "fault pass $pass: $(wc -l <"$WORK/fault-ips") faults in berth"
+done
+cmake --build build --target berth-cli >/dev/null
 echo "cmake/berth.order: $(grep -vc '^#' cmake/berth.order) symbols"

@@ -1,0 +1,17 @@
+// The static berth's entry point (entry.c): its hot pages mapped before glibc starts.
+#pragma once
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// How much of the top of the stack berth_entry populates: a `berth run` writes ~96 KiB.
+#define BERTH_ENTRY_STACK_BYTES (96 << 10)
+
+// 1 once berth_entry has populated the hot pages (the .preinit_array fallback then has
+// nothing to do); 0 in binaries linked without it or run with BERTH_NO_PREFAULT=1.
+extern volatile int berth_entry_prefaulted;
+
+#ifdef __cplusplus
+}
+#endif
