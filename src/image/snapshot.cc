@@ -142,10 +142,33 @@ Result<void> mount_overlay(Store& s, const ImageRecord& img, const std::string& 
 // cleanly (not busy: no copy of the mount, no process still in it) is parked.
 constexpr size_t kMaxSpares = 8;
 
+// The snapshot trash (snapshots/.trash): overlayfs's own work directory of an unmounted
+// snapshot (work/work, and after a `volatile` mount work/work/incompat/volatile) is moved
+// here instead of being deleted, and Store::empty_trash() deletes it later. overlayfs makes
+// these directories afresh at every mount, so each one is a block freed per container, and
+// on a file system mounted with -o discard and no journal (this project's reference VM) ext4
+// discards each freed block synchronously: ~0.35 ms each, ~1 ms of every `run --rm` after
+// the container ended. `run` empties the trash while its container runs (engine.cc); `rm`
+// and the prunes empty it before they return.
+constexpr const char* kTrash = ".trash";
+
+// Moves parent/name into the trash under a name no other process picks. False when it could
+// not (the caller deletes it then).
+bool move_to_trash(int parent, const char* name, int snapshots) {
+  static std::atomic<unsigned> seq{0};
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  std::string to = fmt::format("{}/{}-{}-{}{:09}", kTrash, getpid(), seq++, ts.tv_sec, ts.tv_nsec);
+  if (renameat(parent, name, snapshots, to.c_str()) == 0) return true;
+  if (errno != ENOENT || mkdirat(snapshots, kTrash, 0700) != 0) return false;
+  return renameat(parent, name, snapshots, to.c_str()) == 0;
+}
+
 // Makes an unmounted snapshot's tree what mkdir made: upper/ and work/ empty, upper/'s own
 // mode, owner and extended attributes (overlayfs marks it "impure"; the container may have
-// changed them through its /) reset, rootfs/ an empty directory.
-Result<void> scrub(int dirfd) {
+// changed them through its /) reset, rootfs/ an empty directory. overlayfs's work/work goes
+// to the trash (snapshots is the snapshots directory).
+Result<void> scrub(int dirfd, int snapshots) {
   UniqueFd upper = BERTH_TRY(open_dir_at(dirfd, "upper"));
   BERTH_CHECK(remove_children(upper.get()));
   char names[4096];
@@ -157,6 +180,7 @@ Result<void> scrub(int dirfd) {
   if (fchown(upper.get(), 0, 0) != 0 || fchmod(upper.get(), 0755) != 0)
     return fail(sys_error(errno, "reset upper"));
   UniqueFd work = BERTH_TRY(open_dir_at(dirfd, "work"));
+  (void)move_to_trash(work.get(), "work", snapshots);  // what it cannot move is deleted next
   BERTH_CHECK(remove_children(work.get()));
   UniqueFd rootfs = BERTH_TRY(open_dir_at(dirfd, "rootfs"));
   if (!BERTH_TRY(names_at(rootfs.get())).empty())
@@ -242,10 +266,22 @@ Result<void> Store::remove_snapshot(std::string_view key) {
   if (err != 0 && err != EINVAL && err != ENOENT) return fail(sys_error(err, "unmount {}", rootfs));
   trace::mark("snapshot: unmounted");
   UniqueFd snaps = BERTH_TRY(open_dir_at(AT_FDCWD, root_ + "/snapshots"));
-  if (!unmounted || !park_spare_dir(snaps.get(), k, kMaxSpares, scrub))
+  auto scrub_here = [&](int dirfd) { return scrub(dirfd, snaps.get()); };
+  if (!unmounted || !park_spare_dir(snaps.get(), k, kMaxSpares, scrub_here))
     BERTH_CHECK(remove_at(snaps.get(), k));
   trace::mark("snapshot: scrubbed, parked");
   return db_.run("DELETE FROM snapshots WHERE key=?1", {k});
+}
+
+void Store::empty_trash() const {
+  UniqueFd trash(::open((root_ + "/snapshots/" + kTrash).c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!trash) return;
+  auto names = names_at(trash.get());
+  if (!names) return;
+  // Another process may empty it at the same time: what it deleted first is gone already
+  // (remove_at takes ENOENT as done), and whatever is left stays for the next time.
+  for (const auto& n : *names) (void)remove_at(trash.get(), n);
 }
 
 Result<std::vector<Snapshot>> Store::list_snapshots() {

@@ -148,7 +148,12 @@ class Store {
   // a copied one is left alone, an unrecorded one is prepared.
   Result<void> remount_snapshot(const ImageRecord& img, std::string_view key,
                                 const SnapshotOptions& opts = {});
+  // Unmounts and removes a snapshot; overlayfs's work directory goes to the snapshot trash.
   Result<void> remove_snapshot(std::string_view key);
+  // Deletes what removed snapshots left in the trash (snapshot.cc, kTrash). Best effort,
+  // safe to run on a thread of its own and alongside other processes doing the same: it
+  // touches nothing but the trash directory.
+  void empty_trash() const;
   Result<std::vector<Snapshot>> list_snapshots();
 
  private:

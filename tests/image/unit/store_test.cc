@@ -125,6 +125,20 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
   ASSERT_TRUE(s.remove_snapshot("a"));
   EXPECT_FALSE(std::filesystem::exists(snaps + "/a"));
   ASSERT_EQ(spares(), std::vector<std::string>{"a"});
+  // overlayfs's own work directory (work/work, with incompat/volatile in it after a volatile
+  // mount) is not deleted on the way out but moved to the trash, which empty_trash() empties.
+  auto trash = [&] {
+    std::vector<std::string> out;
+    if (std::filesystem::exists(snaps + "/.trash"))
+      for (const auto& e : std::filesystem::directory_iterator(snaps + "/.trash"))
+        out.push_back(e.path().filename());
+    return out;
+  };
+  ASSERT_EQ(trash().size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(snaps + "/.trash/" + trash()[0] + "/incompat/volatile"));
+  EXPECT_TRUE(std::filesystem::is_empty(snaps + "/.spare/a/work"));
+  s.empty_trash();
+  EXPECT_TRUE(trash().empty());
 
   auto b = s.prepare_snapshot(img.value(), "b",
                               {.mode = image::SnapshotMode::kOverlay, .throwaway = true});
