@@ -4,7 +4,8 @@
 #   1. --network=none, sequential rounds: median and ratio (target: berth <= 1/15 of podman)
 #   2. the default bridge network of each engine (berth's bridge vs podman's netavark)
 #   3. N sequential runs back to back, and P parallel runs at once: wall time of each batch
-# Usage: bench/engine-run.sh [rounds=30] [sequential=100] [parallel=20]. Run as root.
+#      (each batch 3 times by default, the engines in random order each time; the medians)
+# Usage: bench/engine-run.sh [rounds=30] [sequential=100] [parallel=20] [batches=3]. Run as root.
 # Both engines use stores of their own in a temp dir: nothing of the user's is touched.
 # podman runs crun, which needs hugetlb on v1 on this hybrid host (bench/lib/hugetlb_v1.sh).
 set -euo pipefail
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-30}
 SEQ=${2:-100}
 PAR=${3:-20}
+BATCHES=${4:-3}
 BERTH_BIN=$(readlink -f build/berth)
 [ -x "$BERTH_BIN" ] || { echo "build first: scripts/build.sh"; exit 1; }
 for t in podman busybox python3; do command -v $t >/dev/null || { echo "missing $t (scripts/install-deps.sh)"; exit 1; }; done
@@ -86,11 +88,17 @@ batch() { # label count berth-seconds podman-seconds
   printf '%-28s berth %8.2f s    podman %8.2f s    berth/podman %.3f (1/%.1f)\n' "$1" \
     "$2" "$3" "$(echo "$2 / $3" | bc -l)" "$(echo "$3 / $2" | bc -l)"
 }
-sb=$("${TIMER[@]}" sequential "$SEQ" "$BQ run --rm --network none busybox true")
-sp=$("${TIMER[@]}" sequential "$SEQ" "$PQ run --rm --network none localhost/busybox true")
-batch "$SEQ sequential" "$sb" "$sp"
-pb=$("${TIMER[@]}" parallel "$PAR" "$BQ run --rm --network none busybox true")
-pp=$("${TIMER[@]}" parallel "$PAR" "$PQ run --rm --network none localhost/busybox true")
-batch "$PAR parallel" "$pb" "$pp"
+# Each batch BATCHES times, the engines in random order each time: the median batch of each.
+batches() { # label mode count
+  local out
+  out=$("${TIMER[@]}" batches "$BATCHES" "$2" "$3" \
+    "berth=$BQ run --rm --network none busybox true" \
+    "podman=$PQ run --rm --network none localhost/busybox true")
+  batch "$1" "$(awk '$1 == "berth" {print $2}' <<<"$out")" \
+    "$(awk '$1 == "podman" {print $2}' <<<"$out")"
+}
+echo "batches: $BATCHES of each, the two engines in random order each time, medians"
+batches "$SEQ sequential" sequential "$SEQ"
+batches "$PAR parallel" parallel "$PAR"
 left=$("${B[@]}" ps -aq | wc -l)
 [ "$left" = 0 ] || echo "warning: $left berth containers left"

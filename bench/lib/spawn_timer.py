@@ -11,6 +11,11 @@ tens of microseconds, so what is timed here is the command itself.
       "LABEL MEDIAN_SECONDS" (one line each, in the order given)
   spawn_timer.py sequential N CMD   runs CMD N times back to back; prints the total seconds
   spawn_timer.py parallel N CMD     starts CMD N times at once, waits for all; total seconds
+  spawn_timer.py batches REPS sequential|parallel N LABEL=CMD LABEL=CMD ...
+      REPS times, each labelled command's batch (as above) once, in a fresh random order
+      each time; prints per label "LABEL MEDIAN_SECONDS" of its batches. This host's speed
+      comes in waves of a few seconds: one 2 s batch of one engine against one 30 s batch of
+      the other measured the wave more than the engines.
 
 CMD is split like a shell would (shlex) but not run by one. stdout of the commands goes to
 /dev/null, stderr is kept. Any command that fails stops the bench with its status.
@@ -54,13 +59,18 @@ def timed(argv):
     return t1 - t0
 
 
-def alternate(rounds, specs):
+def labelled(specs):
     cmds = []
     for s in specs:
         label, sep, cmd = s.partition("=")
         if not sep or not cmd:
             sys.exit(f"spawn_timer: {s!r}: expected LABEL=COMMAND")
         cmds.append((label, resolve(shlex.split(cmd))))
+    return cmds
+
+
+def alternate(rounds, specs):
+    cmds = labelled(specs)
     times = {label: [] for label, _ in cmds}
     for _ in range(rounds):
         order = list(cmds)
@@ -77,7 +87,7 @@ def sequential(n, argv):
         pid = spawn(argv)
         _, status = os.waitpid(pid, 0)
         check(argv, status)
-    print(f"{time.perf_counter() - t0:.6f}")
+    return time.perf_counter() - t0
 
 
 def parallel(n, argv):
@@ -87,7 +97,22 @@ def parallel(n, argv):
     t1 = time.perf_counter()
     for s in statuses:
         check(argv, s)
-    print(f"{t1 - t0:.6f}")
+    return t1 - t0
+
+
+def batches(reps, mode, n, specs):
+    run = {"sequential": sequential, "parallel": parallel}.get(mode)
+    if run is None:
+        sys.exit(f"spawn_timer: batches: unknown mode {mode!r}")
+    cmds = labelled(specs)
+    times = {label: [] for label, _ in cmds}
+    for _ in range(reps):
+        order = list(cmds)
+        random.shuffle(order)
+        for label, argv in order:
+            times[label].append(run(n, argv))
+    for label, _ in cmds:
+        print(label, f"{statistics.median(times[label]):.6f}")
 
 
 def main():
@@ -98,7 +123,9 @@ def main():
         alternate(n, sys.argv[3:])
     elif mode in ("sequential", "parallel"):
         argv = resolve(shlex.split(sys.argv[3]))
-        (sequential if mode == "sequential" else parallel)(n, argv)
+        print(f"{(sequential if mode == 'sequential' else parallel)(n, argv):.6f}")
+    elif mode == "batches" and len(sys.argv) >= 6:
+        batches(n, sys.argv[3], int(sys.argv[4]), sys.argv[5:])
     else:
         sys.exit(f"spawn_timer: unknown mode {mode!r}\n{__doc__}")
 
