@@ -69,16 +69,22 @@ def labelled(specs):
     return cmds
 
 
-def alternate(rounds, specs):
+def medians_in_random_order(rounds, specs, measure):
+    """Each round measures every labelled command once (measure(argv) -> seconds), in a fresh
+    random order; prints "LABEL MEDIAN_SECONDS" per label, in the order given."""
     cmds = labelled(specs)
     times = {label: [] for label, _ in cmds}
     for _ in range(rounds):
         order = list(cmds)
         random.shuffle(order)
         for label, argv in order:
-            times[label].append(timed(argv))
+            times[label].append(measure(argv))
     for label, _ in cmds:
         print(label, f"{statistics.median(times[label]):.6f}")
+
+
+def alternate(rounds, specs):
+    medians_in_random_order(rounds, specs, timed)
 
 
 def sequential(n, argv):
@@ -104,15 +110,7 @@ def batches(reps, mode, n, specs):
     run = {"sequential": sequential, "parallel": parallel}.get(mode)
     if run is None:
         sys.exit(f"spawn_timer: batches: unknown mode {mode!r}")
-    cmds = labelled(specs)
-    times = {label: [] for label, _ in cmds}
-    for _ in range(reps):
-        order = list(cmds)
-        random.shuffle(order)
-        for label, argv in order:
-            times[label].append(run(n, argv))
-    for label, _ in cmds:
-        print(label, f"{statistics.median(times[label]):.6f}")
+    medians_in_random_order(reps, specs, lambda argv: run(n, argv))
 
 
 def main():

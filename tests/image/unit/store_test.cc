@@ -105,13 +105,15 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
   auto img = image::import_rootfs(s, tarball, "t:v1");
   ASSERT_TRUE(img) << img.error().text();
   std::string snaps = tmp.path() + "/store/snapshots";
-  auto spares = [&] {
+  auto names_in = [&](const std::string& dir) {
     std::vector<std::string> out;
-    if (std::filesystem::exists(snaps + "/.spare"))
-      for (const auto& e : std::filesystem::directory_iterator(snaps + "/.spare"))
+    if (std::filesystem::exists(dir))
+      for (const auto& e : std::filesystem::directory_iterator(dir))
         out.push_back(e.path().filename());
     return out;
   };
+  auto spares = [&] { return names_in(snaps + "/.spare"); };
+  auto trash = [&] { return names_in(snaps + "/.trash"); };
 
   auto a = s.prepare_snapshot(img.value(), "a",
                               {.mode = image::SnapshotMode::kOverlay, .throwaway = true});
@@ -127,13 +129,6 @@ TEST(Store, RemovedSnapshotsAreScrubbedAndReused) {
   ASSERT_EQ(spares(), std::vector<std::string>{"a"});
   // overlayfs's own work directory (work/work, with incompat/volatile in it after a volatile
   // mount) is not deleted on the way out but moved to the trash, which empty_trash() empties.
-  auto trash = [&] {
-    std::vector<std::string> out;
-    if (std::filesystem::exists(snaps + "/.trash"))
-      for (const auto& e : std::filesystem::directory_iterator(snaps + "/.trash"))
-        out.push_back(e.path().filename());
-    return out;
-  };
   ASSERT_EQ(trash().size(), 1u);
   EXPECT_TRUE(std::filesystem::exists(snaps + "/.trash/" + trash()[0] + "/incompat/volatile"));
   EXPECT_TRUE(std::filesystem::is_empty(snaps + "/.spare/a/work"));
