@@ -6,8 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,8 +15,8 @@ namespace berth::test {
 namespace {
 
 // Page faults (the traps the CPU takes, as `perf stat -e page-faults` counts them) of one
-// `berth version`, with extra environment entries. Not getrusage's ru_minflt: that also
-// counts the pages a madvise(MADV_POPULATE_*) maps, one per page.
+// `berth version`, with extra environment entries; -1 where perf events are refused. Not
+// getrusage's ru_minflt: that also counts the pages a madvise(MADV_POPULATE_*) maps.
 long faults_of_version(const std::vector<std::string>& extra_env) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e)
@@ -50,15 +48,15 @@ long faults_of_version(const std::vector<std::string>& extra_env) {
   attr.disabled = 1;
   attr.enable_on_exec = 1;
   int counter = static_cast<int>(syscall(SYS_perf_event_open, &attr, pid, -1, -1, 0));
-  EXPECT_GE(counter, 0) << "perf_event_open: " << strerror(errno);
   if (write(go[1], "x", 1) != 1) ADD_FAILURE() << "start the child";
   close(go[1]);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "berth version: " << status;
   uint64_t n = 0;
-  if (counter >= 0 && read(counter, &n, sizeof n) != static_cast<ssize_t>(sizeof n)) n = 0;
-  if (counter >= 0) close(counter);
+  if (counter < 0) return -1;  // no perf events here
+  if (read(counter, &n, sizeof n) != static_cast<ssize_t>(sizeof n)) n = 0;
+  close(counter);
   return static_cast<long>(n);
 }
 
@@ -71,6 +69,7 @@ TEST(BerthStartup, HotTextAndDataAreMappedBeforeGlibcStarts) {
   // fault in one by one (64 KiB of text at a time) as before.
   long with = faults_of_version({});
   long without = faults_of_version({"BERTH_NO_PREFAULT=1"});
+  if (with < 0 || without < 0) GTEST_SKIP() << "no perf events here (perf_event_open refused)";
   EXPECT_LT(with + 30, without) << "faults with the entry's prefault " << with << ", without "
                                 << without;
 #endif
