@@ -6,7 +6,7 @@ add_executable(berth_engine_tests ${ENGINE_TESTS} engine/engine_fixture.cc)
 target_link_libraries(berth_engine_tests PRIVATE berth_test_support GTest::gtest_main)
 target_include_directories(berth_engine_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(berth_engine_tests PRIVATE BERTH_CLI_BIN="$<TARGET_FILE:berth-cli>")
-if(BERTH_STATIC AND BERTH_LLD)
+if(BERTH_ENTRY_PREFAULT)
   # berth has its own entry point (src/base/static/entry.c; CMakeLists.txt).
   target_compile_definitions(berth_engine_tests PRIVATE BERTH_CLI_PREFAULTS=1)
 endif()

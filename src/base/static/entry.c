@@ -21,6 +21,10 @@
 // libc calls. System calls are made directly.
 #include "base/static/entry.h"
 
+#if !defined(__x86_64__)
+#error "berth_entry: x86-64 only (CMakeLists.txt links it there alone)"
+#endif
+
 #include <elf.h>
 #include <stddef.h>
 #include <stdint.h>
