@@ -2,18 +2,16 @@
 #include <cstring>
 
 #include "base/huge_heap.h"
+#include "base/static/entry.h"
 #include "base/trace.h"
 #include "cli/berth/app.h"
 
-// Defined by the static berth's entry point (src/base/static/entry.c); absent elsewhere.
-extern "C" [[gnu::weak]] volatile int berth_entry_prefaulted;
-
 namespace {
-// Before any constructor (base/huge_heap.h): a run writes ~96 KiB of stack. Nothing to do
-// when berth_entry has mapped these pages already.
+// Before any constructor (base/huge_heap.h), where berth_entry (base/static/entry.h) has not
+// mapped these pages already.
 void populate() {
   if (&berth_entry_prefaulted != nullptr && berth_entry_prefaulted != 0) return;
-  berth::heap::populate_startup_pages(size_t{96} << 10);
+  berth::heap::populate_startup_pages(BERTH_ENTRY_STACK_BYTES);
 }
 [[gnu::used, gnu::section(".preinit_array")]] void (*const g_populate)() = populate;
 }  // namespace
